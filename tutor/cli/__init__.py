@@ -1,0 +1,22 @@
+"""The `mathtutor` command. Each area registers its commands from its own module below."""
+
+from __future__ import annotations
+
+import importlib
+
+import click
+
+# Modules of tutor/cli/ that define `register(main: click.Group) -> None`.
+COMMAND_MODULES = [
+    "tutor.cli.config",
+]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="mathtutor")
+def main() -> None:
+    """Self-hosted math tutor: DeepSeekMath reasoning, sandboxed SymPy, CAS-checked steps."""
+
+
+for _name in COMMAND_MODULES:
+    importlib.import_module(_name).register(main)

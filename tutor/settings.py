@@ -1,0 +1,150 @@
+"""Typed settings, read from MATHTUTOR_* environment variables by `load_settings()` (never at import).
+
+Every field carries help text in its metadata; `mathtutor settings` prints them all and a test checks
+that the README documents each one. Nested dataclasses (the sandbox's own config) are read with a
+prefix, so `sandbox/` keeps its config type without importing `tutor/`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator, Mapping
+
+from sandbox.config import SandboxConfig
+
+ENV_PREFIX = "MATHTUTOR_"
+DEFAULT_SECRET_KEY = "dev-insecure-change-me"
+
+
+class SettingsError(ValueError):
+    """A setting has a value we cannot use; the message names the variable."""
+
+
+def setting(default: Any, help: str, *, factory: Any = None, **kw: Any) -> Any:
+    if factory is not None:
+        return field(default_factory=factory, metadata={"help": help, **kw})
+    if isinstance(default, (list, dict, set)):
+        return field(default_factory=lambda: type(default)(default), metadata={"help": help, **kw})
+    return field(default=default, metadata={"help": help, **kw})
+
+
+def _default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    return Path(base) / "mathtutor"
+
+
+@dataclass(frozen=True)
+class Settings:
+    # --- general -------------------------------------------------------------------------
+    data_dir: Path = setting(None, factory=_default_data_dir, help="Directory for the SQLite database, logs and kernel run files.")
+    env: str = setting("development", "`development` or `production`; production refuses a default secret key.",
+                       choices=("development", "production"))
+    secret_key: str = setting(DEFAULT_SECRET_KEY, "Key that signs session cookies and CSRF tokens. Must be set in production.",
+                              secret=True)
+
+    # --- store ---------------------------------------------------------------------------
+    database_url: str = setting("", "SQLAlchemy URL of the store; empty means SQLite at DATA_DIR/mathtutor.db. "
+                                    "PostgreSQL: postgresql+psycopg://user@host/db.")
+
+    # --- model and solver ----------------------------------------------------------------
+    backend: str = setting("transformers", "Model backend: `transformers` (in-process), `openai` (an OpenAI-compatible "
+                                           "server) or `replay:PATH` (recorded trajectories, no GPU).")
+    model: str = setting("deepseek-ai/deepseek-math-7b-instruct", "Hub id or local folder of the model for the "
+                                                                   "transformers backend; model name sent to an openai server.")
+    device: str = setting("auto", "Where the transformers backend runs: `auto` (CUDA if present), `cuda` or `cpu`.")
+    dtype: str = setting("auto", "Weights dtype for the transformers backend: `auto` (bf16 on CUDA, fp32 on CPU), "
+                                 "`bfloat16`, `float16` or `float32`.")
+    openai_base_url: str = setting("http://127.0.0.1:8000/v1", "Base URL of the OpenAI-compatible server (vLLM, SGLang, llama.cpp).")
+    openai_api_key: str = setting("", "Bearer token for the OpenAI-compatible server, if it wants one.", secret=True)
+    backend_timeout_s: float = setting(60.0, "Seconds to wait for the model server before a request fails.")
+    backend_retries: int = setting(2, "Retries (with exponential backoff) of a failed model request before the turn ends with an error.")
+    max_rounds: int = setting(4, "Most model generations per turn; each code run starts another round.")
+    max_tokens_per_round: int = setting(1024, "Most new tokens in one generation.")
+    max_tokens_per_turn: int = setting(2048, "Most new tokens over all rounds of one turn.")
+    context_tokens: int = setting(4096, "The model's context length; a turn that would pass it ends with a clear message.")
+
+    # --- sandbox (MATHTUTOR_SANDBOX_*) -----------------------------------------------------
+    sandbox: SandboxConfig = setting(SandboxConfig(), "Sandboxed kernel settings.", prefix="SANDBOX_")
+
+    # --- tutoring --------------------------------------------------------------------------
+
+    # --- web app ---------------------------------------------------------------------------
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'mathtutor.db'}"
+
+    def check_production(self) -> None:
+        """Refuse to serve in production with a default or short secret key."""
+        if self.env == "production" and (self.secret_key == DEFAULT_SECRET_KEY or len(self.secret_key) < 32):
+            raise SettingsError(f"{ENV_PREFIX}SECRET_KEY must be set to a random value of 32+ characters in production")
+
+
+def _convert(raw: str, typ: Any, name: str) -> Any:
+    origin = typing.get_origin(typ)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(typ) if a is not type(None)]
+        if raw == "":
+            return None
+        typ = args[0]
+    try:
+        if typ is bool:
+            low = raw.strip().lower()
+            if low in ("1", "true", "yes", "on"):
+                return True
+            if low in ("0", "false", "no", "off"):
+                return False
+            raise ValueError("expected true/false")
+        if typ is int:
+            return int(raw)
+        if typ is float:
+            return float(raw)
+        if typ is Path:
+            return Path(raw).expanduser()
+        if origin in (tuple, list) or typ in (tuple, list):
+            items = tuple(s.strip() for s in raw.split(",") if s.strip())
+            return items if (origin or typ) is tuple else list(items)
+        return raw
+    except ValueError as exc:
+        raise SettingsError(f"{name}={raw!r}: {exc}") from None
+
+
+def _load(cls: type, env: Mapping[str, str], prefix: str) -> Any:
+    hints = typing.get_type_hints(cls)
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        typ = hints[f.name]
+        if dataclasses.is_dataclass(typ):
+            values[f.name] = _load(typ, env, prefix + f.metadata.get("prefix", f.name.upper() + "_"))
+            continue
+        name = prefix + f.name.upper()
+        if name in env:
+            value = _convert(env[name], typ, name)
+            choices = f.metadata.get("choices")
+            if choices and value not in choices:
+                raise SettingsError(f"{name}={value!r}: expected one of {', '.join(choices)}")
+            values[f.name] = value
+    return cls(**values)
+
+
+def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    """Build settings from the environment (default `os.environ`), then apply keyword overrides."""
+    settings = _load(Settings, os.environ if env is None else env, ENV_PREFIX)
+    return dataclasses.replace(settings, **overrides) if overrides else settings
+
+
+def iter_settings(cls: type = Settings, prefix: str = ENV_PREFIX) -> Iterator[tuple[str, Any, str]]:
+    """(environment variable, default, help) for every setting, nested ones included."""
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        typ = hints[f.name]
+        if dataclasses.is_dataclass(typ):
+            yield from iter_settings(typ, prefix + f.metadata.get("prefix", f.name.upper() + "_"))
+            continue
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+        yield prefix + f.name.upper(), default, f.metadata.get("help", "")
