@@ -87,3 +87,69 @@ class Done(Event):
     code_seconds: float = 0.0
     stopped: str = "answer"  # answer | eos | max_rounds | max_tokens | context | error | cancelled
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+# --- tutoring (H5) -------------------------------------------------------------------------------
+# Student-safe by construction: none of these carries the private solution key's answer or step
+# results; the only text that may reveal them is a bottom-out hint or the feedback on a correct answer.
+
+
+@dataclass(frozen=True)
+class SessionStarted(Event):
+    """First event of every session (and of a resumed one)."""
+    kind: ClassVar[str] = "session_started"
+    session_id: int
+    mode: str                       # tutor | solve
+    question: str
+    problem_id: int | None = None
+    resumed: bool = False
+
+
+@dataclass(frozen=True)
+class KeyStatus(Event):
+    """Whether the private solution key is ready and trustworthy; never the key itself."""
+    kind: ClassVar[str] = "key_status"
+    status: str                     # preparing | verified | unverified | unavailable
+    steps: int = 0                  # how many steps the hint ladder will walk through
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class TutorMessage(Event):
+    """A whole tutor message in tutoring mode (guarded before it is sent, so never streamed)."""
+    kind: ClassVar[str] = "tutor_message"
+    text: str
+    purpose: str = "reply"          # opening | reply | notice
+
+
+@dataclass(frozen=True)
+class HintShown(Event):
+    """One rung of the hint ladder for one step of the key (levels 1..4; 4 is the bottom-out)."""
+    kind: ClassVar[str] = "hint"
+    step: int                       # 1-based step the hint is about
+    level: int                      # 1 orienting question, 2 strategy, 3 next move, 4 bottom-out
+    text: str
+    steps: int = 0                  # steps in the key
+    bottom_out: bool = False
+    hint_id: int | None = None
+
+
+@dataclass(frozen=True)
+class AttemptChecked(Event):
+    """The verdict on a submitted answer or step(s). `attempt` is "answer" or "step"."""
+    kind: ClassVar[str] = "attempt"
+    attempt: str
+    verdict: str                    # answer: correct | incorrect | unreadable; step: valid | invalid | unreadable
+    feedback: str
+    first_bad_line: int | None = None   # 1-based line of a multi-line submission that does not follow
+    step: int = 0                   # the step the student is on after this attempt (1-based)
+    solved: bool = False
+
+
+@dataclass(frozen=True)
+class MasteryUpdated(Event):
+    """The learner model's estimate for one skill after a first attempt at a step."""
+    kind: ClassVar[str] = "mastery"
+    skill: str
+    p_mastery: float
+    mastered: bool

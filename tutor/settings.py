@@ -72,6 +72,19 @@ class Settings:
     sandbox: SandboxConfig = setting(SandboxConfig(), "Sandboxed kernel settings.", prefix="SANDBOX_")
 
     # --- tutoring --------------------------------------------------------------------------
+    bkt_p_init: float = setting(0.2, "Bayesian Knowledge Tracing: prior probability that a learner already knows a skill.")
+    bkt_p_learn: float = setting(0.15, "BKT: probability of learning a skill at each opportunity (first attempt at a step).")
+    bkt_p_guess: float = setting(0.2, "BKT: probability of a correct first attempt without knowing the skill.")
+    bkt_p_slip: float = setting(0.1, "BKT: probability of an incorrect first attempt despite knowing the skill.")
+    mastery_threshold: float = setting(0.95, "BKT probability at or above which a skill counts as mastered.")
+    max_question_chars: int = setting(4000, "Longest question a student may start a session with.")
+    max_message_chars: int = setting(2000, "Longest free-form message or submission a student may send.")
+    max_submission_lines: int = setting(20, "Most lines in one step submission.")
+    key_max_steps: int = setting(6, "Most steps the private solution key is broken into.")
+    key_verify: bool = setting(True, "Confirm the key's answer by executed code (substitution back / another route).")
+    hint_regenerations: int = setting(1, "How often a hint that leaks the answer is regenerated before a safe fallback is used.")
+    hint_max_tokens: int = setting(200, "Most new tokens in one hint or Socratic reply.")
+    guard_timeout_s: float = setting(5.0, "Seconds the hint guard may spend comparing one hint with the hidden values.")
 
     # --- web app ---------------------------------------------------------------------------
 
