@@ -1,0 +1,121 @@
+"""The scripted and replay backends behave like a model: stream, stop strings, budgets, failures."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import pytest
+
+from tutor.backends import BackendError, Failure, ReplayBackend, ScriptedBackend, get_backend
+from tutor.backends.replay import split_prompt, split_rounds
+from tutor.prompt import EOS, OUTPUT_STOP, STOP_STRINGS, build_prompt, feed_back
+from tutor.settings import load_settings
+
+TORA = "/work/shared/data/tora/tora-code-34b_gsm8k.jsonl"
+TRAJ = "Let me compute.\n```python\nprint(6*7)\n```\n```output\n42\n```\nSo the answer is $\\boxed{42}$."
+
+
+def complete(backend, prompt, max_tokens=1000, cancel=None):
+    stream = backend.complete(prompt, stop=STOP_STRINGS, max_tokens=max_tokens, cancel=cancel)
+    pieces = list(stream)
+    return pieces, stream.result
+
+
+def test_queued_replies_are_used_in_order_and_cut_at_stop_strings():
+    b = ScriptedBackend(["one two three```output\nnot seen", "two" + EOS + "after"])
+    pieces, gen = complete(b, "p1")
+    assert "".join(pieces) == "one two three" and gen.finish == "stop" and gen.stop == OUTPUT_STOP
+    assert len(pieces) > 1                      # streamed in pieces, not one blob
+    _, gen = complete(b, "p2")
+    assert gen.text == "two" and gen.finish == "eos"
+    assert b.prompts == ["p1", "p2"] and b.pending == 0
+    with pytest.raises(BackendError, match="no reply"):
+        complete(b, "p3")
+
+
+def test_stop_string_split_across_pieces_never_leaks():
+    b = ScriptedBackend(["x = 1\n```\n``" + "`out" + "put\n5\n```"])
+    pieces, gen = complete(b, "p")
+    assert "".join(pieces) == "x = 1\n```\n" and not any("`out" in p for p in pieces)
+
+
+def test_rules_match_the_prompt_and_play_a_trajectory_round_by_round():
+    b = ScriptedBackend().add_rule(r"six times seven", TRAJ).add_rule("hint", "Try halving.", times=1)
+    prompt = build_prompt("What is six times seven?")
+    _, gen = complete(b, prompt)
+    assert gen.text == "Let me compute.\n```python\nprint(6*7)\n```\n" and gen.finish == "stop"
+    _, gen2 = complete(b, prompt + feed_back(gen.text, "42"))
+    assert gen2.text == "So the answer is $\\boxed{42}$." and gen2.finish == "eos"
+    assert complete(b, "give a hint")[1].text == "Try halving."
+    with pytest.raises(BackendError):
+        complete(b, "give a hint")               # the rule was for one use only
+
+
+def test_max_tokens_and_cancel():
+    b = ScriptedBackend(default="word " * 50)
+    _, gen = complete(b, "p", max_tokens=5)
+    assert gen.finish == "length" and gen.tokens_out == 5 and gen.text.count("word") <= 5
+    cancel = threading.Event()
+    stream = b.complete("p", stop=STOP_STRINGS, max_tokens=100, cancel=cancel)
+    first = next(stream)
+    cancel.set()
+    rest = list(stream)
+    assert stream.result.finish == "cancelled" and (first + "".join(rest)).count("word") < 50
+
+
+def test_failure_mid_stream_raises_after_partial_text():
+    b = ScriptedBackend([Failure("Half a repl", BackendError("server went away"))])
+    stream = b.complete("p", stop=STOP_STRINGS, max_tokens=100)
+    got = []
+    with pytest.raises(BackendError, match="server went away"):
+        for piece in stream:
+            got.append(piece)
+    assert "".join(got) == "Half a repl"
+
+
+def test_scripted_file_is_selected_by_spec(tmp_path):
+    path = tmp_path / "script.json"
+    path.write_text(json.dumps({"responses": ["hello", {"text": "par", "error": "boom"}],
+                                "rules": [{"match": "cube", "reply": "27"}]}))
+    b = get_backend(f"scripted:{path}", load_settings())
+    assert isinstance(b, ScriptedBackend)
+    assert complete(b, "x")[1].text == "hello"
+    with pytest.raises(BackendError, match="boom"):
+        complete(b, "x")
+    assert complete(b, "the cube of 3")[1].text == "27"
+    path.write_text("{not json")
+    with pytest.raises(BackendError, match="not JSON"):
+        get_backend(f"scripted:{path}", load_settings())
+
+
+def test_unknown_backend_and_missing_replay_file_are_clear_errors(tmp_path):
+    with pytest.raises(BackendError, match="unknown backend 'gpt'"):
+        get_backend("gpt", load_settings())
+    with pytest.raises(BackendError, match="cannot read replay file"):
+        get_backend(f"replay:{tmp_path / 'nope.jsonl'}", load_settings())
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"foo": 1}\n')
+    with pytest.raises(BackendError, match="bad.jsonl:1"):
+        get_backend(f"replay:{bad}", load_settings())
+
+
+def test_split_rounds_and_prompt():
+    assert split_rounds(TRAJ) == ["Let me compute.\n```python\nprint(6*7)\n```\n", "So the answer is $\\boxed{42}$."]
+    assert split_rounds("no code") == ["no code"]
+    q, assistant = split_prompt(build_prompt("Q?") + "abc\n```output\n1\n```\n")
+    assert q == "Q?" and assistant.count(OUTPUT_STOP) == 1
+
+
+def test_replay_plays_the_recorded_tora_text_without_its_outputs():
+    b = ReplayBackend.from_file(TORA)
+    assert len(b.trajectories) == 1319
+    t = b.trajectories[0]
+    prompt = build_prompt(t.question)
+    _, gen = complete(b, prompt)
+    assert gen.finish == "stop" and gen.text.endswith("print(daily_income)\n```\n")
+    # whatever our sandbox printed, the next round is the recorded text after the output block
+    _, gen2 = complete(b, prompt + feed_back(gen.text, "999"))
+    assert gen2.text == "Janet makes $\\boxed{18}$ dollars every day at the farmers' market." and gen2.finish == "eos"
+    with pytest.raises(BackendError, match="no recorded trajectory"):
+        complete(b, build_prompt("What is the airspeed of an unladen swallow?"))

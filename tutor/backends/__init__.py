@@ -1,0 +1,62 @@
+"""Model backends behind one protocol, chosen by a spec string (settings `backend` or `--backend`).
+
+    transformers            in-process model (settings.model: hub id or local folder)
+    openai[:BASE_URL]       an OpenAI-compatible server's /v1/completions (vLLM, SGLang, llama.cpp)
+    replay:PATH             recorded trajectories (ToRA / chat JSONL), no GPU
+    scripted[:PATH]         replies written by tests and demos (JSON file, or enqueue() in code)
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any, Callable
+
+from tutor.backends.base import Backend, ContextFull, Generation, StopScanner, Stream
+from tutor.backends.replay import ReplayBackend
+from tutor.backends.scripted import Failure, ScriptedBackend
+from tutor.errors import BackendError
+
+__all__ = ["Backend", "BackendError", "ContextFull", "Failure", "Generation", "ReplayBackend",
+           "ScriptedBackend", "StopScanner", "Stream", "get_backend", "register_backend"]
+
+# name -> factory(argument after the colon or "", settings) -> Backend
+_FACTORIES: dict[str, Callable[[str, Any], Backend]] = {}
+
+
+def register_backend(name: str, factory: Callable[[str, Any], Backend]) -> None:
+    _FACTORIES[name] = factory
+
+
+def _lazy(module: str, cls: str) -> Callable[[str, Any], Backend]:
+    # the transformers backend imports torch: only when it is chosen
+    def factory(arg: str, settings: Any) -> Backend:
+        return getattr(importlib.import_module(module), cls).from_spec(arg, settings)
+    return factory
+
+
+def _replay(arg: str, settings: Any) -> Backend:
+    if not arg:
+        raise BackendError("replay needs a file: replay:PATH")
+    return ReplayBackend.from_file(arg)
+
+
+def _scripted(arg: str, settings: Any) -> Backend:
+    return ScriptedBackend.from_file(arg) if arg else ScriptedBackend()
+
+
+register_backend("transformers", _lazy("tutor.backends.transformers", "TransformersBackend"))
+register_backend("openai", _lazy("tutor.backends.openai", "OpenAIBackend"))
+register_backend("replay", _replay)
+register_backend("scripted", _scripted)
+
+
+def get_backend(spec: str | None, settings: Any) -> Backend:
+    """The backend named by `spec` (default: settings.backend). Raises BackendError for an unknown
+    name or an unusable argument, with the message a user needs."""
+    spec = (spec or getattr(settings, "backend", "") or "").strip()
+    name, _, arg = spec.partition(":")
+    factory = _FACTORIES.get(name)
+    if factory is None:
+        raise BackendError(f"unknown backend {spec!r}: expected one of "
+                           f"{', '.join(sorted(_FACTORIES))} (e.g. replay:PATH)")
+    return factory(arg, settings)
