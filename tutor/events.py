@@ -131,19 +131,21 @@ class HintShown(Event):
     text: str
     steps: int = 0                  # steps in the key
     bottom_out: bool = False
-    hint_id: int | None = None
+    guard: str = "passed"           # passed | regenerated | fallback (the hint guard's outcome)
 
 
 @dataclass(frozen=True)
 class AttemptChecked(Event):
-    """The verdict on a submitted answer or step(s). `attempt` is "answer" or "step"."""
+    """The verdict on a submitted answer or step(s). (`kind` is the event tag, so the attempt's own kind
+    is `attempt_kind`; the store files the event as an attempt row under these names.)"""
     kind: ClassVar[str] = "attempt"
-    attempt: str
-    verdict: str                    # answer: correct | incorrect | unreadable; step: valid | invalid | unreadable
+    attempt_kind: str               # answer | step
+    verdict: str                    # answer: correct | incorrect | unreadable | unchecked; step: valid | invalid | unreadable
     feedback: str
     first_bad_line: int | None = None   # 1-based line of a multi-line submission that does not follow
-    step: int = 0                   # the step the student is on after this attempt (1-based)
+    step: int = 0                   # the step the attempt was made on (1-based)
     solved: bool = False
+    input: str = ""                 # what the student typed
 
 
 @dataclass(frozen=True)
