@@ -11,7 +11,7 @@ import re
 import threading
 import time
 from dataclasses import dataclass
-from typing import Generator, Iterator, Protocol, Sequence, runtime_checkable
+from typing import Callable, Generator, Iterator, Protocol, Sequence, runtime_checkable
 
 from tutor.errors import BackendError
 
@@ -45,8 +45,9 @@ class Generation:
 class Stream:
     """Iterator of text deltas wrapping a generator that *returns* its `Generation`."""
 
-    def __init__(self, gen: Generator[str, None, Generation]):
+    def __init__(self, gen: Generator[str, None, Generation], on_close: Callable[[], None] | None = None):
         self._gen = gen
+        self._on_close = on_close
         self.result: Generation | None = None
 
     def __iter__(self) -> Iterator[str]:
@@ -60,7 +61,10 @@ class Stream:
             raise
 
     def close(self) -> None:
+        """Stop reading; a backend still generating for this stream stops too."""
         self._gen.close()
+        if self._on_close is not None:
+            self._on_close()
 
     def text(self) -> str:
         """Drain the stream and return the whole text."""
