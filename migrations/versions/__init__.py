@@ -1,0 +1,1 @@
+"""Numbered migrations, each with a one-line why and a real downgrade()."""

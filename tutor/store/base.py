@@ -1,0 +1,101 @@
+"""The store's core: the engine, one transaction per call (retried when the database is busy), and the
+identity of this process, which owns the sessions it keeps `active`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import secrets
+import socket
+from typing import Any, Callable, TypeVar
+
+from argon2 import PasswordHasher
+from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from tutor.store.engine import make_engine, with_retry
+from tutor.store.errors import AlreadyExists, StoreUnavailable
+from tutor.store.passwords import make_hasher
+
+T = TypeVar("T")
+_owners: dict[int, str] = {}
+
+
+def process_owner() -> str:
+    """`host:pid:token` for this process; a forked child gets its own (the token tells a restarted
+    process that happens to reuse a pid from the one that died)."""
+    pid = os.getpid()
+    if pid not in _owners:
+        _owners[pid] = f"{socket.gethostname()}:{pid}:{secrets.token_hex(4)}"
+    return _owners[pid]
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class StoreBase:
+    engine: Engine
+
+    def __init__(self, url: str, *, hasher: PasswordHasher | None = None, sqlite_busy_ms: int = 5000,
+                 sqlite_synchronous: str = "FULL", retry_deadline_s: float = 60.0, pool_size: int = 10,
+                 max_overflow: int = 40, echo: bool = False):
+        self.engine = make_engine(url, sqlite_busy_ms=sqlite_busy_ms, sqlite_synchronous=sqlite_synchronous,
+                                  pool_size=pool_size, max_overflow=max_overflow, echo=echo)
+        self.hasher = hasher or make_hasher()
+        self.retry_deadline_s = retry_deadline_s
+        self._writer = sessionmaker(self.engine, expire_on_commit=False)
+        # reads begin DEFERRED on SQLite so they never wait for or block a writer (WAL snapshots)
+        self._reader = sessionmaker(self.engine.execution_options(sqlite_write=False), expire_on_commit=False)
+
+    @property
+    def owner(self) -> str:
+        return process_owner()
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @property
+    def url(self) -> str:
+        """The database URL with any password masked (safe to show on the admin page)."""
+        return self.engine.url.render_as_string(hide_password=True)
+
+    def _write(self, fn: Callable[[Session], T]) -> T:
+        """Run `fn` in one committed transaction, again from the start while the database is busy."""
+        def attempt() -> T:
+            with self._writer() as session, session.begin():
+                return fn(session)
+        return self._guard(lambda: with_retry(attempt, deadline_s=self.retry_deadline_s))
+
+    def _read(self, fn: Callable[[Session], T]) -> T:
+        def attempt() -> T:
+            with self._reader() as session, session.begin():
+                return fn(session)
+        return self._guard(lambda: with_retry(attempt, deadline_s=self.retry_deadline_s))
+
+    @staticmethod
+    def _guard(fn: Callable[[], T]) -> T:
+        try:
+            return fn()
+        except IntegrityError as exc:
+            text = str(exc.orig).lower()
+            if "unique" in text or "duplicate" in text:
+                raise AlreadyExists("that already exists") from exc
+            raise
+        except OperationalError as exc:
+            raise StoreUnavailable(f"the database is unavailable: {str(exc.orig).splitlines()[0]}") from exc
+        except DBAPIError as exc:
+            if exc.connection_invalidated:
+                raise StoreUnavailable("lost the connection to the database") from exc
+            raise
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Any:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
