@@ -50,6 +50,21 @@ class Settings:
     # --- store ---------------------------------------------------------------------------
     database_url: str = setting("", "SQLAlchemy URL of the store; empty means SQLite at DATA_DIR/mathtutor.db. "
                                     "PostgreSQL: postgresql+psycopg://user@host/db.")
+    store_sqlite_synchronous: str = setting("FULL", "SQLite `synchronous` pragma: FULL survives power loss "
+                                                    "after each commit; NORMAL is faster and survives process crashes.",
+                                            choices=("OFF", "NORMAL", "FULL", "EXTRA"))
+    store_busy_timeout_ms: int = setting(5000, "How long one SQLite statement waits for a lock before the store's "
+                                               "retry with backoff takes over.")
+    store_retry_deadline_s: float = setting(60.0, "How long a write keeps retrying while the database is busy "
+                                                  "(SQLite locked, PostgreSQL serialization failure) before it fails.")
+    store_pool_size: int = setting(10, "Database connections kept open per process.")
+    store_max_overflow: int = setting(40, "Extra connections a process may open under load (PostgreSQL counts "
+                                          "them against max_connections).")
+    store_stale_after_s: float = setting(0.0, "At start-up, `active` sessions owned by another host are marked "
+                                              "interrupted once idle this many seconds (0: never; sessions of dead "
+                                              "processes on this host are always recovered).")
+    store_argon2_time_cost: int = setting(3, "argon2id iterations for password hashes.")
+    store_argon2_memory_kib: int = setting(65536, "argon2id memory per password hash, in KiB.")
 
     # --- model and solver ----------------------------------------------------------------
     backend: str = setting("transformers", "Model backend: `transformers` (in-process), `openai` (an OpenAI-compatible "
@@ -61,6 +76,8 @@ class Settings:
                                  "`bfloat16`, `float16` or `float32`.")
     openai_base_url: str = setting("http://127.0.0.1:8000/v1", "Base URL of the OpenAI-compatible server (vLLM, SGLang, llama.cpp).")
     openai_api_key: str = setting("", "Bearer token for the OpenAI-compatible server, if it wants one.", secret=True)
+    openai_send_bos: bool = setting(False, "Send the BOS token text at the start of each prompt. Leave off for vLLM, SGLang, "
+                                           "llama.cpp and `transformers serve`, whose tokenizers add BOS themselves.")
     backend_timeout_s: float = setting(60.0, "Seconds to wait for the model server before a request fails.")
     backend_retries: int = setting(2, "Retries (with exponential backoff) of a failed model request before the turn ends with an error.")
     max_rounds: int = setting(4, "Most model generations per turn; each code run starts another round.")
@@ -85,8 +102,24 @@ class Settings:
     hint_regenerations: int = setting(1, "How often a hint that leaks the answer is regenerated before a safe fallback is used.")
     hint_max_tokens: int = setting(200, "Most new tokens in one hint or Socratic reply.")
     guard_timeout_s: float = setting(5.0, "Seconds the hint guard may spend comparing one hint with the hidden values.")
+    skill_tagging: str = setting("model", "How a problem without tags gets its skill: `model` (the model picks from the fixed "
+                                          "list, keywords if it fails) or `keywords`.", choices=("model", "keywords"))
 
     # --- web app ---------------------------------------------------------------------------
+    host: str = setting("127.0.0.1", "Address `mathtutor serve` listens on (0.0.0.0 for every interface).")
+    port: int = setting(7860, "Port `mathtutor serve` listens on.")
+    web_max_concurrent_turns: int = setting(4, "Most model turns (asks, hints, checks, new problems) running at once "
+                                               "in this process; more wait in the queue.")
+    web_max_queue: int = setting(64, "Most actions waiting for a turn slot; beyond it a student is asked to retry.")
+    web_asks_per_minute: int = setting(12, "Per-user limit on questions and new problems per minute (0 = no limit).")
+    web_hints_per_minute: int = setting(20, "Per-user limit on hint requests per minute (0 = no limit).")
+    web_submits_per_minute: int = setting(30, "Per-user limit on checked steps/answers per minute (0 = no limit).")
+    web_session_max_age_s: int = setting(43200, "Seconds a sign-in stays valid (the cookie's lifetime).")
+    web_cookie_secure: bool = setting(False, "Send the session cookie over HTTPS only; turn on behind TLS.")
+    web_cookie_samesite: str = setting("lax", "SameSite attribute of the session cookie.", choices=("lax", "strict"))
+    web_login_max_failures: int = setting(5, "Failed sign-ins in a row before the account is locked for a while.")
+    web_login_lockout_s: int = setting(300, "Seconds an account stays locked after too many failed sign-ins.")
+    web_login_delay_s: float = setting(1.0, "Seconds every failed sign-in waits before answering (slows guessing).")
 
     @property
     def effective_database_url(self) -> str:

@@ -1,0 +1,149 @@
+"""The web application: FastAPI owns sign-in, roles, health and metrics; Gradio pages mount inside it.
+
+`create_app(settings, service=None)` builds everything from settings and never reads the environment
+itself, so tests build apps with their own settings, store and scripted backends.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import os
+from typing import Any, AsyncIterator
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.requests import HTTPConnection
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from app.context import AppContext, LoginRequired, RoleRequired
+from app.cookies import SessionCookies
+from app.messages import friendly
+from app.metrics import Metrics
+from app.ratelimit import RateLimiter
+from app.turns import TurnRunner
+from tutor.errors import TutorError
+from tutor.settings import Settings
+
+# Page modules, each exposing `mount(app, ctx)`; H7 adds the teacher and admin pages.
+PAGE_MODULES = ["app.student"]
+# Routes every app has, mounted before the pages.
+CORE_MODULES = ["app.signin", "app.monitoring", "app.api"]
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no outbound calls from Gradio at start
+
+
+def create_app(settings: Settings, service: Any = None, *, store: Any = None) -> FastAPI:
+    """Build the app. Without `service`, one is made from settings (and closed at shutdown)."""
+    settings.check_production()
+    owns_service = service is None
+    if store is None:
+        store = getattr(service, "store", None) if service is not None else None
+    if store is None:
+        from tutor.store import open_store
+        store = open_store(settings)
+    if service is None:
+        from tutor.service import TutorService
+        service = TutorService.from_settings(settings, store=store)
+
+    ctx = AppContext(
+        settings=settings, store=store, service=service, metrics=Metrics(),
+        cookies=SessionCookies(settings.secret_key, max_age_s=settings.web_session_max_age_s,
+                               secure=settings.web_cookie_secure, samesite=settings.web_cookie_samesite),
+        limiter=RateLimiter({"ask": settings.web_asks_per_minute, "hint": settings.web_hints_per_minute,
+                             "submit": settings.web_submits_per_minute}),
+    )
+    ctx.turns = TurnRunner(ctx, settings.web_max_concurrent_turns)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owns_service and hasattr(service, "close"):
+            service.close()
+
+    app = FastAPI(title="Math tutor", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.ctx = ctx
+    _install_error_handlers(app, ctx)
+    for name in CORE_MODULES + PAGE_MODULES:
+        importlib.import_module(name).mount(app, ctx)
+    app.add_middleware(PageGuard, ctx=ctx)
+    app.add_middleware(SecurityHeaders)
+    return app
+
+
+def _wants_html(request: Request) -> bool:
+    return request.method in ("GET", "HEAD") and "text/html" in request.headers.get("accept", "")
+
+
+def _install_error_handlers(app: FastAPI, ctx: AppContext) -> None:
+    @app.exception_handler(LoginRequired)
+    async def login_required(request: Request, _exc: LoginRequired) -> Response:
+        if _wants_html(request):
+            return RedirectResponse(ctx.login_url(request.url.path), status_code=303)
+        return JSONResponse({"error": "login_required", "message": "Please sign in."}, status_code=401)
+
+    @app.exception_handler(RoleRequired)
+    async def role_required(request: Request, exc: RoleRequired) -> Response:
+        if _wants_html(request):
+            return HTMLResponse(_forbidden_page(), status_code=403)
+        return JSONResponse({"error": "forbidden", "message": friendly("forbidden")}, status_code=403)
+
+    @app.exception_handler(TutorError)
+    async def tutor_error(_request: Request, exc: TutorError) -> Response:
+        ctx.metrics.error(exc.code)
+        return JSONResponse({"error": exc.code, "message": friendly(exc.code)}, status_code=exc.status)
+
+
+def _forbidden_page() -> str:
+    return ("<!doctype html><meta charset=utf-8><title>Not allowed</title>"
+            "<p>Your account may not open this page. <a href='/'>Go to your start page</a>.</p>")
+
+
+class PageGuard:
+    """Signed-out visitors of a mounted page are sent to /login (Gradio itself would answer a bare 401);
+    signed-in users with the wrong role get 403. Gradio's own API routes are guarded by its
+    auth dependency, so only the page itself needs this."""
+
+    def __init__(self, app: ASGIApp, ctx: AppContext):
+        self.app = app
+        self.ctx = ctx
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] in ("GET", "HEAD"):
+            path = scope["path"].rstrip("/") or "/"
+            roles = self.ctx.pages.get(path)
+            if roles is not None:
+                user = self.ctx.current_user(HTTPConnection(scope))
+                response: Response | None = None
+                if user is None:
+                    response = RedirectResponse(self.ctx.login_url(path + "/"), status_code=303)
+                elif user.role not in roles:
+                    response = HTMLResponse(_forbidden_page(), status_code=403)
+                if response is not None:
+                    await response(scope, receive, send)
+                    return
+        await self.app(scope, receive, send)
+
+
+class SecurityHeaders:
+    """Headers that keep our pages from being framed or sniffed; sent on every response."""
+
+    _HEADERS = [(b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"),
+                (b"referrer-policy", b"same-origin")]
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                names = {k.lower() for k, _ in message.get("headers", [])}
+                message["headers"] = list(message.get("headers", [])) + [
+                    (k, v) for k, v in self._HEADERS if k not in names]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

@@ -1,0 +1,63 @@
+"""The one place where error codes (tutor.errors classes and ErrorEvent.code) become words for users.
+
+Pages and the JSON API both call `friendly()`, so a student sees the same sentence wherever the
+error came from. Messages promise what is true: nothing typed or recorded is lost.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tutor.errors import TutorError
+
+_TEXT: dict[str, str] = {
+    "backend_unavailable": "The tutor's model is not answering right now. Your question and your work are "
+                           "saved — please try again in a minute.",
+    "sandbox_busy": "The tutor's calculator is busy with other students. Your work is saved — please try "
+                    "again in a few seconds.",
+    "sandbox_unsafe": "The tutor's calculator is switched off on this server. Please tell your teacher.",
+    "too_long": "That is longer than the tutor can read at once. Please shorten it (or split it into steps) "
+                "and send it again — your text is still in the box.",
+    "unreadable": "The tutor could not read that. Check the math (matching brackets, one expression per "
+                  "line) and send it again — your text is still in the box.",
+    "bad_input": "The tutor could not use that input. Please check it and send it again — your text is "
+                 "still in the box.",
+    "empty": "Please type something first.",
+    "context_full": "This conversation has become too long for the tutor to keep in mind. Start a new "
+                    "problem to continue; this session stays in your history.",
+    "rate_limited": "You are going a little fast. Wait a few seconds and try again.",
+    "not_found": "That session does not exist or is not yours.",
+    "forbidden": "You are not allowed to do that.",
+    "mode_not_allowed": "Your class does not allow that mode. Tutoring mode is available.",
+    "no_session": "Start a problem first: type a question or pick an assigned problem.",
+    "cancelled": "Stopped. You can ask again or ask for a hint.",
+    "busy": "The tutor is still answering your previous message. Wait for it or press Stop.",
+    "interrupted": "This session was interrupted when the server restarted. You can carry on from here.",
+    "error": "Something went wrong on our side. Your work is saved — please try again.",
+}
+
+
+@dataclass(frozen=True)
+class Friendly:
+    code: str
+    text: str
+
+
+def friendly(code: str) -> str:
+    """User text for an error code; unknown codes get the generic sentence, never a stack trace."""
+    return _TEXT.get(code) or _TEXT["error"]
+
+
+def friendly_error(exc: BaseException) -> Friendly:
+    """Map an exception raised by the service to (code, user text)."""
+    if isinstance(exc, TutorError):
+        return Friendly(exc.code, friendly(exc.code))
+    return Friendly("error", friendly("error"))
+
+
+def http_status(exc: BaseException) -> int:
+    return exc.status if isinstance(exc, TutorError) else 500
+
+
+def known_codes() -> list[str]:
+    return sorted(_TEXT)

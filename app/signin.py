@@ -1,0 +1,118 @@
+"""Sign-in and sign-out: a plain HTML form (works without JavaScript), the users table via the store,
+argon2 hashes checked there, a delay on every failure and a lock-out after repeated ones."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+
+from fastapi import APIRouter, FastAPI, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from app.context import HOME_BY_ROLE, AppContext, safe_next
+from app.cookies import CSRF_FIELD
+
+_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Sign in · Math tutor</title>
+<style>
+ body {{ font-family: system-ui, sans-serif; background: #f4f5f7; margin: 0; }}
+ main {{ max-width: 22rem; margin: 12vh auto; background: #fff; padding: 2rem; border-radius: 10px;
+        box-shadow: 0 2px 10px rgba(0,0,0,.08); }}
+ h1 {{ font-size: 1.4rem; margin: 0 0 1.2rem; }}
+ label {{ display: block; margin: .8rem 0 .3rem; font-weight: 600; }}
+ input[type=text], input[type=password] {{ width: 100%; box-sizing: border-box; padding: .55rem;
+        border: 1px solid #c8ccd2; border-radius: 6px; font-size: 1rem; }}
+ button {{ margin-top: 1.3rem; width: 100%; padding: .6rem; font-size: 1rem; border: 0; border-radius: 6px;
+        background: #2f6fde; color: #fff; cursor: pointer; }}
+ .error {{ background: #fdecea; color: #8a1c13; padding: .6rem .8rem; border-radius: 6px; }}
+ .note {{ background: #eef4fd; color: #1d3f73; padding: .6rem .8rem; border-radius: 6px; }}
+</style></head>
+<body><main>
+<h1>Math tutor</h1>
+{message}
+<form method="post" action="/login">
+ <input type="hidden" name="{csrf_field}" value="{csrf}">
+ <input type="hidden" name="next" value="{next}">
+ <label for="username">User name</label>
+ <input id="username" name="username" type="text" autocomplete="username" value="{username}" required autofocus>
+ <label for="password">Password</label>
+ <input id="password" name="password" type="password" autocomplete="current-password" required>
+ <button type="submit">Sign in</button>
+</form>
+</main></body></html>
+"""
+
+_REASONS = {
+    "bad_credentials": "That user name and password do not match. Please try again.",
+    "locked": "Too many failed attempts. This account is locked for a few minutes; try again later.",
+    "inactive": "This account is switched off. Please ask your teacher or administrator.",
+    "csrf": "Your sign-in form expired. Please try again.",
+}
+
+
+def mount(app: FastAPI, ctx: AppContext) -> None:
+    router = APIRouter()
+
+    def page(request: Request, *, next_path: str, username: str = "", message: str = "",
+             kind: str = "error", status: int = 200) -> Response:
+        # The login form is protected by the pre-sign-in nonce (a session nonce would be replaced anyway).
+        pre = None
+        nonce = ctx.cookies.pre_nonce(request)
+        if nonce is None:
+            nonce = pre = ctx.cookies.new_nonce()
+        box = f'<p class="{kind}" role="alert">{html.escape(message)}</p>' if message else ""
+        body = _PAGE.format(message=box, csrf_field=CSRF_FIELD, csrf=ctx.cookies.csrf_for(nonce),
+                            next=html.escape(next_path, quote=True), username=html.escape(username, quote=True))
+        response = HTMLResponse(body, status_code=status, headers={"cache-control": "no-store"})
+        if pre is not None:
+            ctx.cookies.set_pre(response, pre)
+        return response
+
+    @router.get("/login", include_in_schema=False)
+    def login_form(request: Request, next: str = "/", signed_out: int = 0) -> Response:
+        user = ctx.current_user(request)
+        if user is not None:
+            return RedirectResponse(safe_next(next, HOME_BY_ROLE.get(user.role, "/")), status_code=303)
+        note = "You are signed out." if signed_out else ""
+        return page(request, next_path=safe_next(next), message=note, kind="note")
+
+    @router.post("/login", include_in_schema=False)
+    async def login(request: Request, username: str = Form(""), password: str = Form(""),
+                    next: str = Form("/"), csrf_token: str = Form("")) -> Response:
+        next_path = safe_next(next)
+        nonce = ctx.cookies.pre_nonce(request)
+        if not ctx.cookies.csrf_ok(nonce, csrf_token):
+            ctx.metrics.logins.labels(outcome="csrf").inc()
+            return page(request, next_path=next_path, username=username, message=_REASONS["csrf"], status=403)
+        result = await asyncio.to_thread(
+            ctx.store.login, username.strip(), password,
+            max_failures=ctx.settings.web_login_max_failures, lockout_s=ctx.settings.web_login_lockout_s)
+        if not result.ok or result.user is None:
+            ctx.metrics.logins.labels(outcome=result.reason).inc()
+            # Every failure costs the guesser time; the account lock-out lives in the store.
+            await asyncio.sleep(ctx.settings.web_login_delay_s)
+            message = _REASONS.get(result.reason, _REASONS["bad_credentials"])
+            status = 429 if result.reason == "locked" else 401
+            return page(request, next_path=next_path, username=username, message=message, status=status)
+        ctx.metrics.logins.labels(outcome="ok").inc()
+        target = next_path if next_path != "/" else HOME_BY_ROLE.get(result.user.role, "/")
+        response = RedirectResponse(target, status_code=303)
+        ctx.cookies.issue(response, result.user.id)
+        return response
+
+    @router.post("/logout", include_in_schema=False)
+    async def logout(request: Request) -> Response:
+        await ctx.check_csrf(request)
+        response = RedirectResponse("/login?signed_out=1", status_code=303)
+        ctx.cookies.clear(response)
+        return response
+
+    @router.get("/", include_in_schema=False)
+    def home(request: Request) -> Response:
+        user = ctx.current_user(request)
+        if user is None:
+            return RedirectResponse("/login", status_code=303)
+        return RedirectResponse(HOME_BY_ROLE.get(user.role, "/tutor/"), status_code=303)
+
+    app.include_router(router)

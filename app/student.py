@@ -1,0 +1,297 @@
+"""The student's page at /tutor: start a problem, chat with streamed, rendered math, run-code blocks,
+the hint ladder, checked steps and answers, and earlier sessions to resume.
+
+Every handler asks `ctx.user_from_gradio(request)` who is calling (the browser's session id in a
+gr.State or a Radio value is only a hint: ownership is checked again before anything is read or
+written). Long actions go through `ctx.turns` (the one concurrency limit, rate limits, cancel on
+Stop); the text a student typed stays in its box until the service has accepted it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import time
+from typing import Any, AsyncIterator, Callable, Iterator
+
+import gradio as gr
+
+from app.context import AppContext
+from app.messages import friendly
+from app.render import LATEX_DELIMITERS, ChatView
+from app.theme import CSS, THEME
+from tutor.errors import TutorError
+
+PATH = "/tutor"
+ROLES = ("student", "teacher", "admin")
+_STREAM_EVERY_S = 0.06  # at most ~16 chat updates a second while text streams
+
+
+def _session_label(s: Any) -> str:
+    title = (getattr(s, "title", "") or getattr(s, "question", "") or "untitled").strip().replace("\n", " ")
+    if len(title) > 60:
+        title = title[:57] + "…"
+    status = getattr(s, "status", "")
+    tags = []
+    if status == "interrupted" or getattr(s, "interrupted", False):
+        tags.append("interrupted")
+    elif getattr(s, "solved", False):
+        tags.append("solved")
+    elif status == "finished":
+        tags.append("finished")
+    mode = getattr(s, "mode", "")
+    if mode == "solve":
+        tags.append("solve")
+    suffix = f" · {', '.join(tags)}" if tags else ""
+    return f"#{s.id} · {title}{suffix}"
+
+
+def _problem_label(p: Any) -> str:
+    text = (getattr(p, "title", "") or getattr(p, "text", "")).strip().replace("\n", " ")
+    return text if len(text) <= 70 else text[:67] + "…"
+
+
+def build(ctx: AppContext) -> gr.Blocks:
+    service = ctx.service
+    settings = ctx.settings
+
+    def who(request: gr.Request) -> Any:
+        return ctx.user_from_gradio(request, ROLES)
+
+    with gr.Blocks(title="Math tutor") as demo:
+        view_state = gr.State(None)  # the ChatView this page shows (rebuilt from the store on resume)
+        with gr.Row(elem_id="mt-header"):
+            gr.Markdown("## Math tutor")
+            header = gr.HTML(elem_id="mt-user")
+        with gr.Row():
+            with gr.Column(scale=1, min_width=280, elem_id="mt-side"):
+                gr.Markdown("### New problem")
+                question = gr.Textbox(label="Your question", lines=3, elem_id="mt-question",
+                                      placeholder="Type a problem: plain text or LaTeX, e.g. Solve $x^2-5x+6=0$")
+                assigned = gr.Dropdown(label="…or a problem your teacher assigned", choices=[], value=None,
+                                       elem_id="mt-assigned", allow_custom_value=False)
+                mode = gr.Radio([("Tutor me (hints)", "tutor")], value="tutor", label="Mode", elem_id="mt-mode")
+                start_btn = gr.Button("Start", variant="primary", elem_id="mt-start")
+                gr.Markdown("### Your sessions")
+                history = gr.Radio(choices=[], label="Open an earlier session", elem_id="mt-history")
+                new_btn = gr.Button("New problem", elem_id="mt-new")
+            with gr.Column(scale=3):
+                status = gr.Markdown(elem_id="mt-status")
+                notice = gr.Markdown(elem_id="mt-notice")
+                chat = gr.Chatbot(elem_id="mt-chat", latex_delimiters=LATEX_DELIMITERS, height=560,
+                                  buttons=["copy"], allow_tags=False, sanitize_html=True,
+                                  group_consecutive_messages=False, label="Tutor")
+                with gr.Row():
+                    msg = gr.Textbox(label="Ask the tutor", lines=2, scale=5, elem_id="mt-msg",
+                                     placeholder="Ask a question about this problem")
+                    with gr.Column(scale=1, min_width=110):
+                        send_btn = gr.Button("Send", variant="primary", elem_id="mt-send")
+                        stop_btn = gr.Button("Stop", variant="stop", elem_id="mt-stop")
+                with gr.Row():
+                    hint_btn = gr.Button("Next hint", elem_id="mt-hint", scale=1)
+                    rung = gr.Markdown("No hints used yet.", elem_id="mt-rung")
+                with gr.Row():
+                    attempt = gr.Textbox(label="Submit a step or your final answer", lines=2, scale=4,
+                                         elem_id="mt-attempt", placeholder="e.g. x = 3   (one step per line)")
+                    with gr.Column(scale=2, min_width=200):
+                        kind = gr.Radio([("Final answer", "answer"), ("Step(s)", "step")], value="answer",
+                                        label="This is", elem_id="mt-kind")
+                        check_btn = gr.Button("Check", variant="secondary", elem_id="mt-check")
+                    verdict = gr.Markdown(elem_id="mt-verdict")
+
+        def screen(view: ChatView) -> dict[Any, Any]:
+            """Everything that follows from the view."""
+            return {chat: view.messages(), status: f"⏳ {view.status}" if view.status else "",
+                    rung: view.rung_label, verdict: view.verdict, view_state: view}
+
+        def sidebar(user_id: int) -> dict[Any, Any]:
+            sessions = service.list_sessions(user_id)
+            return {history: gr.update(choices=[(_session_label(s), s.id) for s in sessions], value=None)}
+
+        def on_load(request: gr.Request) -> dict[Any, Any]:
+            user = who(request)
+            token = ctx.csrf_token(request.request) if request.request is not None else ""
+            name = html.escape(getattr(user, "display_name", "") or user.name)
+            header_html = (f'<div class="mt-user">Signed in as <b>{name}</b> '
+                           f'<form method="post" action="/logout" class="mt-logout">'
+                           f'<input type="hidden" name="csrf_token" value="{html.escape(token)}">'
+                           f'<button type="submit" id="mt-signout">Sign out</button></form></div>')
+            modes = service.modes_allowed(user.id)
+            choices = [("Tutor me (hints)", "tutor")] + ([("Solve it for me", "solve")] if "solve" in modes else [])
+            problems = service.assigned_problems(user.id)
+            out = {header: header_html, mode: gr.update(choices=choices, value="tutor", visible=len(choices) > 1),
+                   assigned: gr.update(choices=[(_problem_label(p), p.id) for p in problems], value=None,
+                                       visible=bool(problems))}
+            out.update(sidebar(user.id))
+            out.update(screen(ChatView()))
+            return out
+
+        async def run_action(action: str, view: ChatView, user_id: int, session_id: int | None,
+                             start: Callable[[], Iterator[Any]], box: Any) -> AsyncIterator[dict[Any, Any]]:
+            """Stream one action into the view; clear `box` only once the service accepted the input."""
+            last = 0.0
+            accepted = False
+            view.status = "Thinking…"
+            yield {notice: "", **screen(view)}
+            async for event in ctx.turns.run(action, user_id, session_id, start):
+                view.apply(event)
+                if event.kind == "error":
+                    yield {notice: f"⚠️ {friendly(event.code)}", **screen(view)}
+                    continue
+                update = screen(view)
+                force = event.kind != "text"
+                if not accepted and box is not None:
+                    accepted = force = True
+                    update[box] = ""
+                now = time.monotonic()
+                if force or now - last >= _STREAM_EVERY_S:
+                    last = now
+                    yield update
+            view.flush()
+            view.status = ""
+            final = screen(view)
+            final.update(await asyncio.to_thread(sidebar, user_id))
+            yield final
+
+        async def on_start(text: str, problem_id: Any, chosen_mode: str, view: ChatView | None,
+                           request: gr.Request) -> AsyncIterator[dict[Any, Any]]:
+            user = who(request)
+            text = (text or "").strip()
+            if not text and problem_id in (None, ""):
+                yield {notice: f"⚠️ {friendly('no_session')}"}
+                return
+            if len(text) > settings.max_question_chars:
+                yield {notice: f"⚠️ {friendly('too_long')}"}
+                return
+            fresh = ChatView(mode=chosen_mode or "tutor")
+            pid = int(problem_id) if problem_id not in (None, "") and not text else None
+            async for update in run_action(
+                    "start", fresh, user.id, None,
+                    lambda: service.start_session(user.id, question=text or None, problem_id=pid,
+                                                  mode=chosen_mode or "tutor"),
+                    question):
+                yield update
+
+        async def on_send(text: str, view: ChatView | None, request: gr.Request) -> AsyncIterator[dict[Any, Any]]:
+            user = who(request)
+            text = (text or "").strip()
+            if not text:
+                yield {notice: f"⚠️ {friendly('empty')}"}
+                return
+            if view is None or view.session_id is None:
+                # No problem yet: the first message starts one, as if typed in the question box.
+                if len(text) > settings.max_question_chars:
+                    yield {notice: f"⚠️ {friendly('too_long')}"}
+                    return
+                fresh = ChatView()
+                async for update in run_action("start", fresh, user.id, None,
+                                               lambda: service.start_session(user.id, question=text),
+                                               msg):
+                    yield update
+                return
+            if len(text) > settings.max_message_chars:
+                yield {notice: f"⚠️ {friendly('too_long')}"}
+                return
+            sid = view.session_id
+            view.user(text)
+            async for update in run_action("ask", view, user.id, sid,
+                                           lambda: service.ask(user.id, sid, text), msg):
+                yield update
+
+        async def on_hint(view: ChatView | None, request: gr.Request) -> AsyncIterator[dict[Any, Any]]:
+            user = who(request)
+            if view is None or view.session_id is None:
+                yield {notice: f"⚠️ {friendly('no_session')}"}
+                return
+            sid = view.session_id
+            async for update in run_action("hint", view, user.id, sid,
+                                           lambda: service.next_hint(user.id, sid), None):
+                yield update
+
+        async def on_check(text: str, attempt_kind: str, view: ChatView | None,
+                           request: gr.Request) -> AsyncIterator[dict[Any, Any]]:
+            user = who(request)
+            text = (text or "").strip()
+            if view is None or view.session_id is None:
+                yield {notice: f"⚠️ {friendly('no_session')}"}
+                return
+            if not text:
+                yield {notice: f"⚠️ {friendly('empty')}"}
+                return
+            if len(text) > settings.max_message_chars:
+                yield {notice: f"⚠️ {friendly('too_long')}"}
+                return
+            sid = view.session_id
+            kind_ = attempt_kind if attempt_kind in ("answer", "step") else "answer"
+            view.user(text, label="My answer:" if kind_ == "answer" else "My step:")
+            async for update in run_action("submit", view, user.id, sid,
+                                           lambda: service.submit(user.id, sid, text, kind=kind_), attempt):
+                yield update
+
+        def on_open(session_id: Any, request: gr.Request) -> dict[Any, Any]:
+            user = who(request)
+            if session_id in (None, ""):
+                return {}
+            try:
+                sid = int(session_id)
+                ctx.own_session(user.id, sid)
+                opened = service.open_session(user.id, sid)
+            except (TutorError, ValueError) as exc:
+                code = exc.code if isinstance(exc, TutorError) else "not_found"
+                return {notice: f"⚠️ {friendly(code)}"}
+            view = view_from_session(opened, sid)
+            out = screen(view)
+            out[notice] = f"ℹ️ {friendly('interrupted')}" if view.interrupted else ""
+            return out
+
+        def on_new(request: gr.Request) -> dict[Any, Any]:
+            who(request)
+            return {**screen(ChatView()), notice: "", question: "", history: gr.update(value=None)}
+
+        def on_stop(view: ChatView | None, request: gr.Request) -> dict[Any, Any]:
+            user = who(request)
+            if view is not None and view.session_id is not None:
+                ctx.own_session(user.id, view.session_id)
+                service.cancel(user.id, view.session_id)
+            return {status: "", notice: f"⏹️ {friendly('cancelled')}"}
+
+        every = [chat, status, rung, verdict, view_state, notice, history]
+        demo.load(on_load, None, every + [header, mode, assigned], api_visibility="private",
+                  concurrency_limit=None)
+        turn_kw = dict(concurrency_limit=settings.web_max_concurrent_turns, concurrency_id="turn",
+                       api_visibility="private")
+        start_ev = start_btn.click(on_start, [question, assigned, mode, view_state], every + [question], **turn_kw)
+        send_ev = send_btn.click(on_send, [msg, view_state], every + [msg], **turn_kw)
+        submit_ev = msg.submit(on_send, [msg, view_state], every + [msg], **turn_kw)
+        hint_ev = hint_btn.click(on_hint, [view_state], every, **turn_kw)
+        check_ev = check_btn.click(on_check, [attempt, kind, view_state], every + [attempt], **turn_kw)
+        stop_btn.click(on_stop, [view_state], [status, notice], concurrency_limit=None, api_visibility="private",
+                       cancels=[start_ev, send_ev, submit_ev, hint_ev, check_ev])
+        history.input(on_open, [history], every, concurrency_limit=None, api_visibility="private")
+        new_btn.click(on_new, None, every + [question], concurrency_limit=None, api_visibility="private")
+    demo.queue(default_concurrency_limit=settings.web_max_concurrent_turns, max_size=settings.web_max_queue,
+               api_open=False)
+    return demo
+
+
+def view_from_session(opened: Any, session_id: int) -> ChatView:
+    """Rebuild the page's view from the service's student-safe SessionView."""
+    view = ChatView(session_id=session_id, mode=getattr(opened, "mode", "tutor"))
+    events = getattr(opened, "events", None) or getattr(opened, "transcript", None) or []
+    view.extend(events)
+    view.session_id = session_id
+    view.interrupted = bool(getattr(opened, "interrupted", False))
+    level = getattr(opened, "hint_level", None)
+    if level:
+        view.hint_level = level
+        view.hint_step = getattr(opened, "current_step", view.hint_step) or view.hint_step
+    view.status = ""
+    return view
+
+
+def mount(app: Any, ctx: AppContext) -> None:
+    demo = build(ctx)
+    ctx.protect_page(PATH, ROLES)
+    gr.mount_gradio_app(app, demo, path=PATH, auth_dependency=ctx.gradio_auth_dependency(ROLES),
+                        footer_links=[], run_history=False, theme=THEME, css=CSS, ssr_mode=False,
+                        show_error=False, mcp_server=False)

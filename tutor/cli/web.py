@@ -1,0 +1,62 @@
+"""`mathtutor serve`: migrate the store, make sure an admin exists, build the web app and serve it.
+
+The web app (and so gradio/fastapi) is imported inside the command only: `tutor/` never imports the
+web framework at module level, and other commands stay fast.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+
+import click
+
+from tutor.settings import ENV_PREFIX, SettingsError, load_settings
+
+ADMIN_PASSWORD_ENV = ENV_PREFIX + "ADMIN_PASSWORD"
+ADMIN_NAME_ENV = ENV_PREFIX + "ADMIN_NAME"
+
+
+def ensure_admin(store, *, name: str, password: str | None) -> tuple[str, str] | None:
+    """Create the first admin when the users table has none. Returns (name, password) when one was
+    made with a generated password (to print once), None otherwise."""
+    if store.list_users(role="admin"):
+        return None
+    generated = password is None
+    password = password or secrets.token_urlsafe(12)
+    store.create_user(name, "admin", password=password, display_name="Administrator")
+    return (name, password) if generated else None
+
+
+def register(main: click.Group) -> None:
+    @main.command("serve")
+    @click.option("--host", default=None, help="Address to listen on (default: MATHTUTOR_HOST, 127.0.0.1).")
+    @click.option("--port", default=None, type=int, help="Port to listen on (default: MATHTUTOR_PORT, 7860).")
+    def serve(host: str | None, port: int | None) -> None:
+        """Run the web app: SQLite (or MATHTUTOR_DATABASE_URL) store, sandboxed kernels, the model backend."""
+        try:
+            settings = load_settings()
+            settings.check_production()
+        except SettingsError as exc:
+            raise click.ClickException(str(exc)) from None
+        os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+
+        from tutor.store import open_store
+        store = open_store(settings, upgrade=True)
+        recovered = store.recover_stale()
+        if recovered:
+            click.echo(f"Marked {len(recovered)} session(s) of a previous run as interrupted.")
+        created = ensure_admin(store, name=os.environ.get(ADMIN_NAME_ENV, "admin"),
+                               password=os.environ.get(ADMIN_PASSWORD_ENV) or None)
+        if created:
+            click.echo("Created the first admin account (shown only this once; change it after signing in):\n"
+                       f"    user name: {created[0]}\n    password:  {created[1]}")
+
+        import uvicorn
+
+        from app.main import create_app
+        app = create_app(settings, store=store)
+        click.echo(f"Math tutor on http://{host or settings.host}:{port or settings.port}/")
+        uvicorn.run(app, host=host or settings.host, port=port or settings.port, log_level="info",
+                    proxy_headers=True, timeout_graceful_shutdown=10)
