@@ -70,15 +70,17 @@ class FlagsMixin(StoreBase):
             return [to_record(FlagRecord, r) for r in s.scalars(q.order_by(Flag.id))]
         return self._read(tx)
 
-    def audit(self, action: str, *, actor_id: int | None = None, target_type: str | None = None,
+    def audit(self, action: str, *, actor_id: int | None = None, actor_name: str = "", target_type: str | None = None,
               target_id: int | None = None, target_label: str = "", details: dict[str, Any] | None = None) -> AuditRecord:
-        """Record an admin or teacher action (e.g. `user.create`, `class.enroll`, `flag.raise`)."""
+        """Record an admin or teacher action (e.g. `user.create`, `class.enroll`, `flag.raise`);
+        `actor_name` names an actor that is not a user (the command line: `cli`)."""
         if not action or len(action) > 64:
             raise BadInput("an audit action is 1-64 characters")
 
         def tx(s: Session) -> AuditRecord:
             actor = s.get(User, actor_id) if actor_id is not None else None
-            row = AuditEntry(at=utcnow(), actor_id=actor_id, actor_name=actor.name if actor else "", action=action,
+            row = AuditEntry(at=utcnow(), actor_id=actor_id, actor_name=actor.name if actor else actor_name[:64],
+                             action=action,
                              target_type=target_type, target_id=target_id, target_label=target_label[:256],
                              details=dict(details or {}))
             s.add(row)

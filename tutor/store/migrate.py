@@ -20,7 +20,8 @@ from tutor.store.models import Base
 
 def alembic_config(engine: Engine | None = None, connection: Any = None) -> Config:
     cfg = Config(stdout=io.StringIO())
-    cfg.set_main_option("script_location", str(Path(migrations.__file__).parent))
+    # __path__, not __file__: an editable install may expose the folder as a namespace package
+    cfg.set_main_option("script_location", str(Path(next(iter(migrations.__path__)))))
     cfg.set_main_option("file_template", "%%(rev)s_%%(slug)s")
     if engine is not None:
         # configparser interpolates %, so a password containing one must be doubled

@@ -238,10 +238,14 @@ class SessionsMixin(StoreBase):
             return to_record(SessionRecord, row)
         return self._write(tx)
 
+    stale_after_s: float | None = None  # default for recover_stale (settings.store_stale_after_s; 0 = never)
+
     def recover_stale(self, *, stale_after_s: float | None = None) -> list[int]:
         """Mark `active` sessions whose process is gone as `interrupted` (call at start-up); returns their ids.
         A session is stale when its owner ran on this host and is no longer running, has no owner, or —
         for owners on other hosts, which cannot be checked — has been idle `stale_after_s` seconds."""
+        if stale_after_s is None:
+            stale_after_s = self.stale_after_s or None
         me_host, me_pid = socket.gethostname(), os.getpid()
         now = utcnow()
         candidates = self._read(lambda s: s.execute(select(TutorSession.id, TutorSession.owner, TutorSession.last_activity_at)

@@ -91,6 +91,7 @@ def open_store(settings: Any, *, upgrade: bool = False, **kw: Any) -> Store:
         options["hasher"] = make_hasher(settings.store_argon2_time_cost, settings.store_argon2_memory_kib)
     options.update(kw)
     store = Store(settings.effective_database_url, **options)
+    store.stale_after_s = getattr(settings, "store_stale_after_s", 0.0) or None
     if upgrade:
         store.upgrade()
     return store
