@@ -1,0 +1,318 @@
+"""One confined ipykernel process and the host end of its ZMQ channels (jupyter_client's Session
+protocol over the ipc transport), with the per-cell execute loop.
+
+The per-cell path is one message out and a zmq poll over the kernel's sockets: no process spawns,
+no sleeps. The host trusts nothing the kernel sends: replies to other requests are ignored,
+messages are size-capped by libzmq, output is capped here, and a lost connection kills the kernel.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shutil
+import stat
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import zmq
+from jupyter_client.session import Session
+from zmq.utils.monitor import recv_monitor_message
+
+
+from sandbox.cgroup import KernelCgroup
+from sandbox.config import SandboxConfig
+from sandbox.errors import SandboxError
+from sandbox.jail import KERNEL_IPC, Jail
+from sandbox.result import CellError, CellResult
+
+ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-_]")
+PORTS = {"shell": 1, "iopub": 2, "stdin": 3, "control": 4, "hb": 5}
+TRUNCATED = "\n[... output truncated: more than {n} characters ...]"
+_BOOT_SOURCE = (Path(__file__).parent / "boot.py").read_text()
+_MAX_SUN_PATH = 107
+
+
+def strip_ansi(text: str) -> str:
+    return ANSI.sub("", text)
+
+
+@dataclass
+class _Cell:
+    """What one execute request collected so far (bounded by the output cap)."""
+    cap: int
+    stdout: list[str] = field(default_factory=list)
+    stderr: list[str] = field(default_factory=list)
+    results: list[str] = field(default_factory=list)
+    error: CellError | None = None
+    used: int = 0
+    truncated: bool = False
+    idle: bool = False
+    replied: bool = False
+
+    def take(self, text: str) -> str | None:
+        if self.truncated:
+            return None
+        room = self.cap - self.used
+        if len(text) > room:
+            self.truncated = True
+            text = text[:max(room, 0)]
+        self.used += len(text)
+        return text
+
+    def result(self, **kw) -> CellResult:
+        out, err = "".join(self.stdout), "".join(self.stderr)
+        if self.truncated:
+            out += TRUNCATED.format(n=self.cap)
+        return CellResult(stdout=out, stderr=err, error=self.error, results=list(self.results),
+                          truncated=self.truncated, **kw)
+
+
+class Kernel:
+    """Start with `start()`; `execute()` runs one cell; `kill()` ends it. Not thread-safe by
+    itself: its session serialises calls."""
+
+    def __init__(self, jail: Jail, config: SandboxConfig, run_dir: Path, ctx: zmq.Context) -> None:
+        self.jail, self.config, self.ctx = jail, config, ctx
+        self.id = secrets.token_hex(6)
+        self.dir = run_dir / self.id
+        self.started_at = self.last_used = time.monotonic()
+        self.proc = None
+        self.cgroup: KernelCgroup | None = None
+        self.sockets: dict[str, zmq.Socket] = {}
+        self.monitors: list[zmq.Socket] = []
+        self.poller = zmq.Poller()
+        self.session = Session(key=secrets.token_hex(32).encode(), signature_scheme="hmac-sha256", username="host",
+                               check_pid=False)
+        self.lost = ""      # why the connection is unusable, once it is
+        self.dead = False
+
+    # --- lifecycle -------------------------------------------------------------------------
+    def start(self) -> None:
+        """Spawn, connect, handshake; on any failure clean up what was started and raise SandboxError."""
+        try:
+            self._start()
+        except BaseException:
+            self.kill()
+            raise
+
+    def _start(self) -> None:
+        c, jail = self.config, self.jail
+        ipc = self.dir / "ipc"
+        if len(str(ipc / "k-9")) > _MAX_SUN_PATH:
+            raise SandboxError(f"run directory {self.dir.parent} is too long for unix socket paths; use a shorter one")
+        self.dir.mkdir(mode=0o711)
+        ipc.mkdir(mode=0o700)
+        conn = dict(transport="ipc", ip=f"{KERNEL_IPC}/k", key=self.session.key.decode(),
+                    signature_scheme="hmac-sha256", kernel_name="sandbox", **{f"{k}_port": v for k, v in PORTS.items()})
+        conn_file = self.dir / "conn.json"
+        fd = os.open(conn_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o400)
+        with os.fdopen(fd, "w") as fh:
+            json.dump(conn, fh)
+        if jail.uid is not None:
+            os.chown(ipc, jail.uid, jail.gid)
+            os.chown(conn_file, jail.uid, jail.gid)
+        if jail.cgroups.available:
+            self.cgroup = jail.cgroups.create(f"k{self.id}", c.cgroup_memory_mb << 20, c.max_processes)
+        mb = 1 << 20
+        boot_arg = json.dumps({
+            "connection_file": "/kernel/conn.json",
+            "preload": list(c.preload),
+            "max_output": c.max_output_bytes,
+            "rlimits": {"RLIMIT_AS": c.memory_mb * mb, "RLIMIT_NPROC": c.max_processes, "RLIMIT_CPU": c.cpu_seconds,
+                        "RLIMIT_FSIZE": c.file_size_mb * mb, "RLIMIT_NOFILE": c.open_files, "RLIMIT_CORE": 0},
+        })
+        self.proc = jail.spawn(self.dir, _BOOT_SOURCE, boot_arg, self.cgroup)
+        deadline = time.monotonic() + c.start_timeout_s
+        # Startup only: wait for the kernel to bind its five sockets.
+        paths = {name: ipc / f"k-{port}" for name, port in PORTS.items()}
+        while not all(p.exists() for p in paths.values()):
+            if self.proc.poll() is not None:
+                raise SandboxError(f"kernel exited during start (status {self.proc.returncode}): {self._stderr_tail()}")
+            if time.monotonic() > deadline:
+                raise SandboxError(f"kernel did not start within {c.start_timeout_s} s: {self._stderr_tail()}")
+            time.sleep(0.005)
+        self._lock_dir(ipc)
+        for name, ztype in (("shell", zmq.DEALER), ("iopub", zmq.SUB), ("control", zmq.DEALER)):
+            self.sockets[name] = self._connect(ztype, paths[name])
+        self.sockets["iopub"].setsockopt(zmq.SUBSCRIBE, b"")
+        for name in ("shell", "iopub"):
+            self.poller.register(self.sockets[name], zmq.POLLIN)
+            mon = self.sockets[name].get_monitor_socket(zmq.EVENT_DISCONNECTED | zmq.EVENT_CLOSED)
+            self.monitors.append(mon)
+            self.poller.register(mon, zmq.POLLIN)
+        self._handshake(deadline)
+
+    def _lock_dir(self, ipc: Path) -> None:
+        """The kernel may have planted symlinks or other files; once its sockets exist, root takes
+        the directory back so nothing in it can change, and each socket is checked by lstat."""
+        if self.jail.uid is not None:
+            os.chown(ipc, 0, 0)
+            os.chmod(ipc, 0o755)
+        for port in PORTS.values():
+            st = os.lstat(ipc / f"k-{port}")
+            if not stat.S_ISSOCK(st.st_mode) or (self.jail.uid is not None and st.st_uid != self.jail.uid):
+                raise SandboxError("kernel directory was tampered with (socket path is not the kernel's socket)")
+
+    def _connect(self, ztype: int, path: Path) -> zmq.Socket:
+        s = self.ctx.socket(ztype)
+        s.setsockopt(zmq.LINGER, 0)
+        s.setsockopt(zmq.RECONNECT_IVL, -1)          # never re-resolve a path the kernel could swap
+        s.setsockopt(zmq.MAXMSGSIZE, self.config.max_message_bytes)
+        s.setsockopt(zmq.RCVHWM, 256)
+        s.connect(f"ipc://{path}")
+        return s
+
+    def _handshake(self, deadline: float) -> None:
+        """kernel_info until both its reply and an iopub message for it arrive (SUB joins late)."""
+        while True:
+            msg_id = self.session.send(self.sockets["shell"], "kernel_info_request")["header"]["msg_id"]
+            got_reply = got_iopub = False
+            until = min(deadline, time.monotonic() + 0.5)
+            while time.monotonic() < until and not (got_reply and got_iopub):
+                for sock, _ in self.poller.poll(max(1, int((until - time.monotonic()) * 1000))):
+                    if sock in self.monitors:
+                        recv_monitor_message(sock)
+                        raise SandboxError(f"kernel dropped its connection during start: {self._stderr_tail()}")
+                    msg = self._recv(sock)
+                    if msg and msg["parent_header"].get("msg_id") == msg_id:
+                        got_reply |= sock is self.sockets["shell"]
+                        got_iopub |= sock is self.sockets["iopub"]
+            if got_reply and got_iopub:
+                return
+            if self.proc.poll() is not None:
+                raise SandboxError(f"kernel exited during start (status {self.proc.returncode}): {self._stderr_tail()}")
+            if time.monotonic() >= deadline:
+                raise SandboxError(f"kernel did not answer within {self.config.start_timeout_s} s")
+
+    def _stderr_tail(self) -> str:
+        if self.proc is None or self.proc.stderr is None or self.proc.poll() is None:
+            return "(still running)"
+        try:
+            return self.proc.stderr.read(4000).decode(errors="replace").strip()[-1500:] or "(no output)"
+        except (OSError, ValueError):
+            return "(no output)"
+
+    def alive(self) -> bool:
+        return not self.dead and not self.lost and self.proc is not None and self.proc.poll() is None
+
+    def kill(self) -> None:
+        """SIGKILL the sandbox (its pid namespace goes with it), close sockets, remove its files."""
+        self.dead = True
+        for s in [*self.monitors, *self.sockets.values()]:
+            s.close(linger=0)
+        self.monitors, self.sockets = [], {}
+        if self.proc is not None:
+            if self.proc.poll() is None:
+                self.proc.kill()
+            try:
+                self.proc.wait(timeout=5)
+            except Exception:   # noqa: BLE001 - a process we cannot reap must not stop cleanup
+                pass
+            if self.proc.stderr is not None:
+                self.proc.stderr.close()
+        shutil.rmtree(self.dir, ignore_errors=True)   # rmtree never follows planted symlinks
+        if self.cgroup is not None and self.cgroup.remove():
+            self.cgroup = None
+
+    # --- execution -------------------------------------------------------------------------
+    def _recv(self, sock: zmq.Socket) -> dict | None:
+        try:
+            _, msg = self.session.recv(sock, mode=zmq.NOBLOCK)
+            return msg
+        except (ValueError, KeyError, TypeError, UnicodeDecodeError, json.JSONDecodeError):
+            return None   # unsigned, replayed or malformed: not from the kernel we started, or forged
+
+    def interrupt(self) -> None:
+        if "control" in self.sockets:
+            self.session.send(self.sockets["control"], "interrupt_request")
+
+    def execute(self, code: str, timeout: float) -> tuple[CellResult, bool]:
+        """Run one cell. Returns (result, needs_kill): needs_kill when the kernel did not come back
+        after an interrupt or its connection broke, so the caller replaces it."""
+        c = self.config
+        start = time.monotonic()
+        self.last_used = start
+        cell = _Cell(cap=c.max_output_bytes)
+        msg = self.session.send(self.sockets["shell"], "execute_request", {
+            "code": code, "silent": False, "store_history": True, "user_expressions": {},
+            "allow_stdin": False, "stop_on_error": False})
+        msg_id = msg["header"]["msg_id"]
+        deadline = start + timeout
+        interrupted_at = None
+        while not (cell.idle and cell.replied):
+            now = time.monotonic()
+            if interrupted_at is None and now >= deadline:
+                self.interrupt()
+                interrupted_at = now
+            limit = interrupted_at + c.interrupt_grace_s if interrupted_at is not None else deadline
+            if now >= limit:
+                return self._failed(cell, start, timed_out=True,
+                                    why=f"Cell exceeded {timeout:g} s and ignored the interrupt; the kernel was killed "
+                                        "and replaced (variables are lost)"), True
+            # Wake at least once a second to notice a kernel that died without closing sockets.
+            events = self.poller.poll(max(1, min(int((limit - now) * 1000) + 1, 1000)))
+            if not events and self.proc.poll() is not None:
+                self.lost = f"kernel exited with status {self.proc.returncode}"
+            for sock, _ in events:
+                if sock in self.monitors:
+                    recv_monitor_message(sock)
+                    self.lost = self.lost or "connection lost"
+                    continue
+                while True:
+                    m = self._recv(sock)
+                    if m is None:
+                        break
+                    if m.get("parent_header", {}).get("msg_id") == msg_id:
+                        self._handle(cell, m, sock is self.sockets["shell"])
+            if self.lost:
+                if self.proc.poll() is None:
+                    why = ("The kernel sent a message larger than the limit "
+                           f"({c.max_message_bytes} bytes) or broke its connection; it was killed and replaced")
+                else:
+                    why = f"The kernel died (exit status {self.proc.returncode}); its state was lost"
+                return self._failed(cell, start, timed_out=False, why=why, etype="KernelDied"), True
+        timed_out = interrupted_at is not None
+        if timed_out:
+            cell.error = CellError("TimeoutError", f"Cell exceeded {timeout:g} s and was interrupted", "")
+        self.last_used = time.monotonic()
+        return cell.result(timed_out=timed_out, duration_s=self.last_used - start), False
+
+    def _failed(self, cell: _Cell, start: float, *, timed_out: bool, why: str, etype: str = "TimeoutError") -> CellResult:
+        cell.error = CellError(etype, why, "")
+        return cell.result(timed_out=timed_out, restarted=True, duration_s=time.monotonic() - start)
+
+    def _handle(self, cell: _Cell, m: dict, from_shell: bool) -> None:
+        kind, content = m["header"].get("msg_type"), m.get("content") or {}
+        if from_shell:
+            if kind == "execute_reply":
+                cell.replied = True
+                if content.get("status") == "error" and cell.error is None:
+                    cell.error = _error(content)
+                elif content.get("status") == "aborted" and cell.error is None:
+                    cell.error = CellError("Aborted", "execution was aborted", "")
+            return
+        if kind == "status":
+            cell.idle = cell.idle or content.get("execution_state") == "idle"
+        elif kind == "stream":
+            text = cell.take(str(content.get("text", "")))
+            if text:
+                (cell.stderr if content.get("name") == "stderr" else cell.stdout).append(text)
+        elif kind in ("execute_result", "display_data"):
+            data = content.get("data") or {}
+            text = data.get("text/plain")   # never HTML/JS, never pickled objects
+            if isinstance(text, str):
+                taken = cell.take(strip_ansi(text))
+                if taken is not None:
+                    cell.results.append(taken)
+        elif kind == "error":
+            cell.error = _error(content)
+
+
+def _error(content: dict) -> CellError:
+    tb = content.get("traceback") or []
+    tb_text = strip_ansi("\n".join(str(line) for line in tb))[:20_000]
+    return CellError(str(content.get("ename", "Error"))[:200], strip_ansi(str(content.get("evalue", "")))[:5000], tb_text)
