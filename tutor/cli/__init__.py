@@ -10,6 +10,7 @@ import click
 COMMAND_MODULES = [
     "tutor.cli.config",
     "tutor.cli.store",
+    "tutor.cli.sandbox",
 ]
 
 
