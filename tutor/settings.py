@@ -88,6 +88,13 @@ class Settings:
     # --- sandbox (MATHTUTOR_SANDBOX_*) -----------------------------------------------------
     sandbox: SandboxConfig = setting(SandboxConfig(), "Sandboxed kernel settings.", prefix="SANDBOX_")
 
+    # --- grading ---------------------------------------------------------------------------
+    grader_timeout_s: float = setting(3.0, "Seconds one answer comparison or step check may take; past it the worker "
+                                           "process is killed and the answer is not accepted.")
+    grader_workers: int = setting(2, "Warm worker processes that run answer and step checks (each holds SymPy, ~100 MB).")
+    grader_worker_memory_mb: int = setting(2048, "Address-space limit of each checking worker, so a runaway "
+                                                 "computation fails instead of exhausting memory (0: no limit).")
+
     # --- tutoring --------------------------------------------------------------------------
     bkt_p_init: float = setting(0.2, "Bayesian Knowledge Tracing: prior probability that a learner already knows a skill.")
     bkt_p_learn: float = setting(0.15, "BKT: probability of learning a skill at each opportunity (first attempt at a step).")

@@ -1,0 +1,419 @@
+"""Is an answer equivalent to the reference? Strict enough for tutoring, lenient about notation.
+
+Rules (also in the README, "Checking answers and steps"):
+- Both sides are read by `tutor.mathtext` (LaTeX through math-verify's parser, plain/Python-style
+  student input such as `sqrt(8)`, `2*pi`, `1/2`, `2x+3` through our own reader).
+- Equal means equal exactly: same value after simplification, or, for expressions in variables,
+  zero difference after simplification (or at five random points to 25 digits when SymPy cannot
+  simplify it). Decimals are exact: `0.5` equals `1/2`; `0.33` and `0.333333` do NOT equal `1/3`;
+  `50` does NOT equal `0.5` (no percent x100, no rounding leniency).
+- Notation that does not change the value is ignored: `x = 2` vs `2`, thousands separators
+  (`1,000`), `$`/`\\$`, `%`, degree signs, trailing unit words (`5 cm`, `12 apples`), `\\text{}`.
+- Several values (`2, 3`, `x = 2 or x = 3`, `x = ±3`, `\\{2, 3\\}`) compare as unordered sets;
+  ordered pairs `(1, 2)` keep their order; intervals compare endpoints and open/closed ends; an
+  inequality `x < 3` equals the interval `(-oo, 3)`; two equations are equal when one is a non-zero
+  multiple of the other (`y = 2x + 1` vs `2x - y + 1 = 0`) or, in one variable, have the same
+  solutions.
+- Answers that are not math (`Monday`, `(B)`) compare as text, ignoring case, spaces and `\\text{}`.
+- Everything runs in a worker process (`tutor.mathworker`) with our own timeout, so this is safe
+  from any thread; pathological input (`10^{10^{10^{10}}}`, 10,000 nested braces, a megabyte of
+  digits) gets `equivalent=False` and a reason within the timeout, never a hang.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from dataclasses import dataclass
+
+import sympy
+from sympy import Basic
+
+from tutor import mathtext
+from tutor.mathtext import Alternatives, Math, Relation, Unreadable
+from tutor.mathworker import RemoteError, WorkerError, WorkerTimeout, get_pool
+
+DEFAULT_TIMEOUT_S = 3.0
+MAX_NESTING = 200
+
+
+@dataclass(frozen=True)
+class Verdict:
+    equivalent: bool
+    reason: str
+
+    def to_dict(self) -> dict:
+        return {"equivalent": self.equivalent, "reason": self.reason}
+
+
+def grade(reference: str, answer: str, timeout: float | None = None) -> Verdict:
+    """Compare `answer` with `reference`; returns within `timeout` seconds (default from settings)."""
+    reference, answer = str(reference or ""), str(answer or "")
+    for label, text in (("reference answer", reference), ("answer", answer)):
+        problem = precheck(text)
+        if problem:
+            return Verdict(False, f"could not read the {label}: {problem}")
+    timeout = _timeout(timeout)
+    try:
+        equivalent, reason = get_pool().call("tutor.grader:_grade", reference, answer, timeout=timeout)
+    except WorkerTimeout:
+        return Verdict(False, f"checking took longer than {timeout:g} s, so it was not accepted "
+                              "(the expression may be too large to compare)")
+    except RemoteError as exc:
+        return Verdict(False, f"the checker failed on this input ({exc.type_name})")
+    except WorkerError as exc:
+        return Verdict(False, f"the checker is unavailable: {exc}")
+    return Verdict(equivalent, reason)
+
+
+def mentions_value(text: str, value: str, timeout: float | None = None) -> bool:
+    """Does any math in free `text` equal `value`? On timeout or checker failure: True (assume a leak)."""
+    if not text or not str(value).strip():
+        return False
+    if precheck(str(value)):
+        return False
+    timeout = _timeout(timeout)
+    try:
+        return bool(get_pool().call("tutor.grader:_mentions", str(text)[:20000], str(value), timeout=timeout))
+    except WorkerError:
+        return True  # the hint guard must fail safe: an unchecked hint is treated as leaking
+
+
+def precheck(text: str) -> str:
+    """Cheap checks in the calling process, so absurd input never reaches a worker."""
+    if len(text) > mathtext.MAX_CHARS:
+        return f"it is too long to check ({len(text)} characters; the limit is {mathtext.MAX_CHARS})"
+    depth = deepest = 0
+    for c in text:
+        if c in "{([":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif c in "})]":
+            depth -= 1
+    if deepest > MAX_NESTING:
+        return f"its brackets are nested too deeply ({deepest} levels)"
+    return ""
+
+
+def _timeout(timeout: float | None) -> float:
+    if timeout is not None:
+        return float(timeout)
+    try:
+        from tutor.settings import load_settings
+        return float(load_settings().grader_timeout_s)
+    except Exception:  # noqa: BLE001 - unreadable settings fall back to the documented default
+        return DEFAULT_TIMEOUT_S
+
+
+# --- inside the worker --------------------------------------------------------------------------
+def _warm_up() -> None:
+    _grade(r"\frac{1}{2}", "0.5")
+    _grade("x = 2 or x = 3", "3, 2")
+    _mentions("so $x = 4$ and 2/3", "2/3")
+
+
+def _grade(reference: str, answer: str) -> tuple[bool, str]:
+    if _text_key(reference) and _text_key(reference) == _text_key(answer):
+        return True, "the same answer, written the same way"
+    try:
+        ref = mathtext.read_math(reference)
+    except Unreadable as exc:
+        return False, f"could not read the reference answer: {exc}"
+    try:
+        ans = mathtext.read_math(answer)
+    except Unreadable as exc:
+        return False, f"could not read the answer: {exc}"
+    return equivalent(ref, ans)
+
+
+def _mentions(text: str, value: str) -> bool:
+    try:
+        target = answer_shape(mathtext.read_math(value))
+    except Unreadable:
+        return _text_key(value) in _text_key(text)
+    targets = [target]
+    if target[0] == "many":
+        targets += [("value", v) for v in target[1]]
+    for candidate in mathtext.find_math(text):
+        try:
+            reading = mathtext.read_math(candidate)
+        except Unreadable:
+            continue
+        for part in _parts(reading):
+            shape = answer_shape(part)
+            if any(_same_shape(t, shape)[0] for t in targets):
+                return True
+    return False
+
+
+def _parts(m: Math):
+    yield m
+    if isinstance(m, Relation):
+        for side in m.sides:
+            yield from _parts(side)
+    elif isinstance(m, Alternatives):
+        for item in m.items:
+            yield from _parts(item)
+    elif isinstance(m, (sympy.FiniteSet, sympy.Tuple)):
+        for item in m.args:
+            yield from _parts(item)
+
+
+def _text_key(text: str) -> str:
+    s = re.sub(r"\\(?:text|textbf|mathrm|mbox)\{([^{}]*)\}", r"\1", str(text))
+    s = re.sub(r"[\s$]", "", s.replace("\\!", "").replace("\\,", "")).lower().rstrip(".")
+    if s.startswith("(") and s.endswith(")") and "," not in s:
+        s = s[1:-1]
+    return s
+
+
+# --- equivalence --------------------------------------------------------------------------------
+def equivalent(ref: Math, ans: Math) -> tuple[bool, str]:
+    return _same_shape(answer_shape(ref), answer_shape(ans))
+
+
+def answer_shape(m: Math) -> tuple:
+    """("value", v) | ("assign", sym, v) | ("many", [v...]) | ("system", {sym: v}) | ("set", S)
+    | ("tuple", (..)) | ("relation", Relation)."""
+    if isinstance(m, Relation):
+        if all(op == "=" for op in m.ops):
+            first, last = m.sides[0], m.sides[-1]
+            if isinstance(first, sympy.Symbol) and first not in _free(last):
+                inner = answer_shape(last)
+                if inner[0] in ("many", "set"):
+                    return inner
+                return ("assign", first, last)
+            if len(m.sides) == 2 and isinstance(last, sympy.Symbol) and not _free(first):
+                return ("assign", last, first)
+        if len(m.sides) == 2 and m.ops[0] != "=" and len(_free(m.sides[0]) | _free(m.sides[1])) == 1:
+            try:
+                return ("set", _as_set(m))
+            except Exception:  # noqa: BLE001 - leave it as a relation
+                pass
+        return ("relation", m)
+    if isinstance(m, Alternatives):
+        shapes = [answer_shape(i) for i in m.items]
+        symbols = {s[1] for s in shapes if s[0] == "assign"}
+        if all(s[0] == "assign" for s in shapes) and len(symbols) == len(shapes) > 1:
+            return ("system", {s[1]: s[2] for s in shapes})
+        if all(s[0] in ("value", "assign") for s in shapes) and len(symbols) <= 1:
+            return ("many", [s[-1] for s in shapes])
+        return ("many", [m.items[i] if s[0] == "relation" else s[-1] for i, s in enumerate(shapes)])
+    if isinstance(m, sympy.FiniteSet):
+        return ("many", [answer_shape(a)[-1] if isinstance(a, (Relation, Alternatives)) else a for a in m.args])
+    if isinstance(m, sympy.Tuple):
+        return ("tuple", tuple(m.args))
+    if isinstance(m, sympy.Set):
+        return ("set", m)
+    return ("value", m)
+
+
+def _same_shape(a: tuple, b: tuple) -> tuple[bool, str]:
+    ka, kb = a[0], b[0]
+    if ka == "assign" and kb == "assign" and a[1] != b[1]:
+        return False, f"the answer gives {b[1]}, but the question is about {a[1]}"
+    if ka in ("value", "assign") and kb in ("value", "assign"):
+        return _values(a[-1], b[-1])
+    if ka == "many" or kb == "many":
+        ra = a[1] if ka == "many" else [a[-1]] if ka in ("value", "assign") else None
+        rb = b[1] if kb == "many" else [b[-1]] if kb in ("value", "assign") else None
+        if ka == "set" and kb == "many" and isinstance(a[1], sympy.FiniteSet):
+            ra = list(a[1].args)
+        if kb == "set" and ka == "many" and isinstance(b[1], sympy.FiniteSet):
+            rb = list(b[1].args)
+        if ra is None or rb is None:
+            return False, "the answer is a different kind of object (a list of values vs. a set or equation)"
+        return _unordered(ra, rb)
+    if ka == "system" and kb == "system":
+        if set(a[1]) != set(b[1]):
+            return False, "the answer gives values for different variables"
+        ok = all(_values(a[1][k], b[1][k])[0] for k in a[1])
+        return (True, "the same value for every variable") if ok else (False, "at least one variable has a different value")
+    if ka == "tuple" and kb == "tuple":
+        if len(a[1]) != len(b[1]):
+            return False, f"the reference has {len(a[1])} coordinates, the answer {len(b[1])}"
+        ok = all(_values(x, y)[0] for x, y in zip(a[1], b[1]))
+        return (True, "the same coordinates in the same order") if ok else (False, "at least one coordinate is different (order matters)")
+    if {ka, kb} == {"tuple", "set"}:
+        t, s = (a[1], b[1]) if ka == "tuple" else (b[1], a[1])
+        if isinstance(s, sympy.Interval) and s.left_open and s.right_open and len(t) == 2:
+            ok = _values(s.start, t[0])[0] and _values(s.end, t[1])[0]
+            return (True, "the same open interval") if ok else (False, "a different interval")
+        return False, "an interval and a point are different things"
+    if ka == "set" and kb == "set":
+        return _sets(a[1], b[1])
+    if {ka, kb} <= {"relation", "assign"}:  # y = 2x + 1 against 2x - y + 1 = 0
+        ra = a[1] if ka == "relation" else Relation((a[1], a[2]), ("=",))
+        rb = b[1] if kb == "relation" else Relation((b[1], b[2]), ("=",))
+        return _relations(ra, rb)
+    if "relation" in (ka, kb):
+        return False, "one is an equation or inequality and the other is not"
+    return False, "the answer is a different kind of object than the reference"
+
+
+def _values(x, y) -> tuple[bool, str]:
+    if isinstance(x, sympy.Set) or isinstance(y, sympy.Set):
+        if isinstance(x, sympy.Set) and isinstance(y, sympy.Set):
+            return _sets(x, y)
+        return False, "one is a set or interval and the other a single value"
+    if isinstance(x, sympy.Symbol) and isinstance(y, sympy.Symbol):
+        same = x.name.lower() == y.name.lower()
+        return (True, "the same choice") if same else (False, "a different choice")
+    if expr_equal(x, y):
+        return True, "equal" if x == y else "equal after simplifying"
+    if _near_decimal(x, y):
+        return False, "a rounded decimal is not the exact value; give it exactly"
+    return False, "not equal to the reference answer"
+
+
+def _near_decimal(x, y) -> bool:
+    """Is `y` a terminating decimal within 1% of the non-decimal value `x` (a rounded answer)?"""
+    try:
+        if not (isinstance(y, sympy.Rational) and x.is_number) or isinstance(x, sympy.Rational) and x.q in (1, y.q):
+            return False
+        q = int(y.q)
+        for p in (2, 5):
+            while q % p == 0:
+                q //= p
+        fx = float(x.evalf(20))
+        return q == 1 and fx != 0 and abs(fx - float(y)) <= 0.01 * abs(fx)
+    except (TypeError, ValueError, AttributeError):
+        return False
+
+
+def _unordered(ra: list, rb: list) -> tuple[bool, str]:
+    if len(ra) != len(rb):
+        return False, f"the reference has {len(ra)} value(s), the answer {len(rb)}"
+    left = list(rb)
+    for x in ra:
+        for i, y in enumerate(left):
+            if _values(x, y)[0]:
+                del left[i]
+                break
+        else:
+            return False, "at least one of the values is not right"
+    return True, "the same values (order does not matter)"
+
+
+def _sets(a, b) -> tuple[bool, str]:
+    try:
+        if a == b or a.symmetric_difference(b).is_empty:
+            return True, "the same set"
+    except Exception:  # noqa: BLE001 - SymPy cannot decide: not accepted
+        pass
+    return False, "a different set or interval (check the endpoints and whether they are included)"
+
+
+def _relations(a: Relation, b: Relation) -> tuple[bool, str]:
+    if len(a.sides) != 2 or len(b.sides) != 2:
+        return False, "chained relations are not compared"
+    if a.ops[0] == "=" and b.ops[0] == "=":
+        pa, pb = a.sides[0] - a.sides[1], b.sides[0] - b.sides[1]
+        try:
+            ratio = sympy.simplify(pa / pb)
+            if ratio.is_number and ratio != 0 and ratio.is_finite:
+                return True, "the same equation, rearranged"
+        except Exception:  # noqa: BLE001
+            pass
+        syms = _free(pa) | _free(pb)
+        if len(syms) == 1:
+            (s,) = syms
+            try:
+                sa = sympy.solveset(pa, s, sympy.S.Reals)
+                sb = sympy.solveset(pb, s, sympy.S.Reals)
+                if sa == sb:
+                    return True, "an equation with the same solutions"
+            except Exception:  # noqa: BLE001
+                pass
+        return False, "a different equation"
+    try:
+        if _as_set(a) == _as_set(b):
+            return True, "the same inequality"
+    except Exception:  # noqa: BLE001
+        pass
+    return False, "a different relation"
+
+
+def _as_set(r: Relation):
+    op = {"=": sympy.Eq, "!=": sympy.Ne, "<": sympy.Lt, "<=": sympy.Le, ">": sympy.Gt, ">=": sympy.Ge}[r.ops[0]]
+    rel = op(r.sides[0], r.sides[1])
+    (s,) = _free(r.sides[0]) | _free(r.sides[1])
+    return sympy.solveset(rel, s, sympy.S.Reals)
+
+
+def _free(x) -> set:
+    return set(getattr(x, "free_symbols", set()))
+
+
+def expr_equal(a, b) -> bool:
+    """Exact equality of two SymPy values (see the module docstring for what 'exact' means)."""
+    if a == b:
+        return True
+    if isinstance(a, sympy.MatrixBase) or isinstance(b, sympy.MatrixBase):
+        return (isinstance(a, sympy.MatrixBase) and isinstance(b, sympy.MatrixBase) and a.shape == b.shape
+                and all(expr_equal(x, y) for x, y in zip(a, b)))
+    if not (isinstance(a, Basic) and isinstance(b, Basic)):
+        return False
+    try:
+        diff = a - b
+    except (TypeError, ValueError):
+        return False
+    symbols = sorted(_free(diff), key=str)
+    if not symbols:
+        return _numerically_zero(diff, a, b) and _exactly_zero_or_unknown(diff)
+    try:
+        if sympy.expand(diff) == 0:
+            return True
+    except Exception:  # noqa: BLE001
+        pass
+    rng = random.Random(12345)
+    points = [{s: sympy.Rational(rng.randint(-300, 300), rng.randint(7, 97)) for s in symbols} for _ in range(5)]
+    checked = 0
+    for point in points[:3]:
+        verdict = _zero_at(diff, a, b, point)
+        if verdict is False:
+            return False
+        checked += verdict is True
+    try:
+        if sympy.simplify(diff) == 0:
+            return True
+    except Exception:  # noqa: BLE001
+        pass
+    for point in points[3:]:
+        verdict = _zero_at(diff, a, b, point)
+        if verdict is False:
+            return False
+        checked += verdict is True
+    return checked >= 3
+
+
+def _zero_at(diff, a, b, point) -> bool | None:
+    try:
+        v = diff.subs(point).evalf(40)
+        if not v.is_number or v.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo):
+            return None
+        scale = max(1.0, abs(complex(a.subs(point).evalf(20))), abs(complex(b.subs(point).evalf(20))))
+        return abs(complex(v)) <= 1e-25 * scale
+    except Exception:  # noqa: BLE001 - a point outside the domain proves nothing
+        return None
+
+
+def _numerically_zero(diff, a, b) -> bool:
+    try:
+        v = diff.evalf(50)
+        if v == 0:
+            return True
+        if not v.is_number or v.has(sympy.nan, sympy.zoo):
+            return False
+        scale = max(1.0, abs(complex(a.evalf(20))), abs(complex(b.evalf(20))))
+        return abs(complex(v)) <= 1e-40 * scale
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def _exactly_zero_or_unknown(diff) -> bool:
+    """Numerically zero to 40 digits: trust it unless SymPy can prove the difference is non-zero."""
+    try:
+        return diff.is_zero is not False
+    except Exception:  # noqa: BLE001
+        return True
