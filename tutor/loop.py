@@ -139,7 +139,7 @@ def run_turn(backend: Backend, runner: Runner | None, prompt: str, settings: Any
                 break
             code_s += time.monotonic() - t1
             runs += 1
-            run_errors += result.error is not None
+            run_errors += result.error is not None and not result.timed_out
             run_timeouts += bool(result.timed_out)
             observation = format_observation(result.stdout, result.error, result.timed_out)
             yield CodeOutput(code=code, stdout=result.stdout, stderr=result.stderr, error=_error_dict(result.error),

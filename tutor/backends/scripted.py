@@ -8,7 +8,8 @@
 Queued replies are used first, in order, each for one generation (stop strings cut them as a
 model's would). Otherwise the first rule whose regex matches the prompt answers; a rule's reply
 is a whole trajectory: round k of a turn gets the text after its k-th ```output block, like the
-replay backend. `scripted:PATH` reads the same from a JSON file:
+replay backend. A reply may be a function of the prompt that returns this generation's text.
+`scripted:PATH` reads the same from a JSON file:
 {"responses": ["...", {"text": "...", "error": "message"}], "rules": [{"match": "regex",
 "reply": "...", "times": 1}], "default": "...", "delay_s": 0.0}.
 """
@@ -140,7 +141,7 @@ class ScriptedBackend:
         elif isinstance(reply, BaseException):
             raise reply
         elif callable(reply):
-            reply = reply(prompt)
+            reply, trajectory = reply(prompt), False   # a function writes this one generation
         text = str(reply)
         if trajectory:
             rounds = split_rounds(text)
