@@ -238,7 +238,7 @@ def register(main: click.Group) -> None:
         with _store() as store:
             found = _class_named(store, class_name)
             if out is None:
-                count = store.export_class(found.id, fmt, click.get_text_stream("stdout"))
+                count = store.export_class(found.id, fmt, sys.stdout)
             else:
                 tmp = out.with_name(out.name + ".part")
                 with open(tmp, "w", encoding="utf-8", newline="") as fh:

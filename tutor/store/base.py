@@ -45,6 +45,7 @@ class StoreBase:
                                   pool_size=pool_size, max_overflow=max_overflow, echo=echo)
         self.hasher = hasher or make_hasher()
         self.retry_deadline_s = retry_deadline_s
+        self.retries = 0  # transactions re-run because the database was busy (health page, benchmarks)
         self._writer = sessionmaker(self.engine, expire_on_commit=False)
         # reads begin DEFERRED on SQLite so they never wait for or block a writer (WAL snapshots)
         self._reader = sessionmaker(self.engine.execution_options(sqlite_write=False), expire_on_commit=False)
@@ -67,13 +68,16 @@ class StoreBase:
         def attempt() -> T:
             with self._writer() as session, session.begin():
                 return fn(session)
-        return self._guard(lambda: with_retry(attempt, deadline_s=self.retry_deadline_s))
+        return self._guard(lambda: with_retry(attempt, deadline_s=self.retry_deadline_s, on_retry=self._count_retry))
+
+    def _count_retry(self, _exc: BaseException) -> None:
+        self.retries += 1  # a lost increment under a race only blurs a statistic
 
     def _read(self, fn: Callable[[Session], T]) -> T:
         def attempt() -> T:
             with self._reader() as session, session.begin():
                 return fn(session)
-        return self._guard(lambda: with_retry(attempt, deadline_s=self.retry_deadline_s))
+        return self._guard(lambda: with_retry(attempt, deadline_s=self.retry_deadline_s, on_retry=self._count_retry))
 
     @staticmethod
     def _guard(fn: Callable[[], T]) -> T:

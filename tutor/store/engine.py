@@ -72,7 +72,7 @@ def is_retryable(exc: BaseException) -> bool:
 
 
 def with_retry(fn: Callable[[], T], *, deadline_s: float = 60.0, first_sleep_s: float = 0.005,
-               max_sleep_s: float = 0.5) -> T:
+               max_sleep_s: float = 0.5, on_retry: Callable[[BaseException], None] | None = None) -> T:
     """Run `fn` (a whole transaction) again with jittered exponential backoff while it fails with a
     transient conflict, until `deadline_s` has passed; then the last error is raised."""
     start = time.monotonic()
@@ -86,5 +86,7 @@ def with_retry(fn: Callable[[], T], *, deadline_s: float = 60.0, first_sleep_s: 
             if not is_retryable(exc) or time.monotonic() - start + sleep > deadline_s:
                 raise
             log.debug("store busy (attempt %d), retrying in %.3fs: %s", attempt, sleep, exc.orig)
+            if on_retry is not None:
+                on_retry(exc)
             time.sleep(sleep * (0.5 + random.random()))
             sleep = min(sleep * 2, max_sleep_s)

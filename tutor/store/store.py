@@ -65,7 +65,8 @@ class Store(UsersMixin, ClassesMixin, ProblemsMixin, SessionsMixin, LearningMixi
 
     def health(self) -> dict[str, Any]:
         """For /healthz and the admin page: reachable?, dialect, masked URL, migration revision vs head."""
-        info: dict[str, Any] = {"ok": False, "dialect": self.dialect, "url": self.url, "head": self.head_revision()}
+        info: dict[str, Any] = {"ok": False, "dialect": self.dialect, "url": self.url, "head": self.head_revision(),
+                                "retries": self.retries}
         try:
             info["revision"] = self.current_revision()
             info["ok"] = info["revision"] == info["head"]
@@ -77,9 +78,10 @@ class Store(UsersMixin, ClassesMixin, ProblemsMixin, SessionsMixin, LearningMixi
         return info
 
 
-def open_store(settings: Any, *, upgrade: bool = False, **kw: Any) -> Store:
+def open_store(settings: Any, *, upgrade: bool = False, recover: bool = False, **kw: Any) -> Store:
     """A Store on `settings.effective_database_url` with the store settings applied; `upgrade=True`
-    runs the migrations to head first (what `mathtutor serve` does for the embedded SQLite)."""
+    runs the migrations to head first (what `mathtutor serve` does for the embedded SQLite);
+    `recover=True` then marks sessions left active by dead processes as interrupted (server start-up)."""
     from tutor.store.passwords import make_hasher
     options: dict[str, Any] = {}
     for name, key in (("store_busy_timeout_ms", "sqlite_busy_ms"), ("store_sqlite_synchronous", "sqlite_synchronous"),
@@ -94,4 +96,6 @@ def open_store(settings: Any, *, upgrade: bool = False, **kw: Any) -> Store:
     store.stale_after_s = getattr(settings, "store_stale_after_s", 0.0) or None
     if upgrade:
         store.upgrade()
+    if recover:
+        store.recover_stale()
     return store
