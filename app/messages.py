@@ -34,7 +34,14 @@ _TEXT: dict[str, str] = {
     "busy": "The tutor is still answering your previous message. Wait for it or press Stop.",
     "interrupted": "This session was interrupted when the server restarted. You can carry on from here.",
     "error": "Something went wrong on our side. Your work is saved — please try again.",
+    "internal_error": "Something went wrong on our side. Your work is saved — please try again.",
+    "store_unavailable": "The tutor cannot reach its records right now. Please try again in a minute; "
+                         "nothing you already sent is lost.",
+    "login_required": "Please sign in.",
 }
+
+# Codes whose message (written by tutor/ for users) says something specific worth adding.
+_DETAILED = {"bad_input", "forbidden", "too_long", "unreadable", "mode_not_allowed"}
 
 
 @dataclass(frozen=True)
@@ -43,15 +50,20 @@ class Friendly:
     text: str
 
 
-def friendly(code: str) -> str:
-    """User text for an error code; unknown codes get the generic sentence, never a stack trace."""
-    return _TEXT.get(code) or _TEXT["error"]
+def friendly(code: str, detail: str | None = None) -> str:
+    """User text for an error code; unknown codes get the generic sentence, never a stack trace.
+    `detail` (an error's own message) is added only for codes whose messages are written for users."""
+    text = _TEXT.get(code) or _TEXT["error"]
+    if detail and code in _DETAILED:
+        detail = detail.strip().rstrip(".")
+        text = f"{text} ({detail[:300]}.)"
+    return text
 
 
 def friendly_error(exc: BaseException) -> Friendly:
     """Map an exception raised by the service to (code, user text)."""
     if isinstance(exc, TutorError):
-        return Friendly(exc.code, friendly(exc.code))
+        return Friendly(exc.code, friendly(exc.code, exc.message))
     return Friendly("error", friendly("error"))
 
 

@@ -93,7 +93,7 @@ def prose(text: str) -> str:
     return "".join(out).strip()
 
 
-def split_executed(text: str, code: str) -> str:
+def split_executed(text: str) -> str:
     """The round's prose without the ```python block that was run (it is shown in its own block)."""
     idx = text.rfind("```python")
     if idx == -1:
@@ -118,6 +118,16 @@ def output_text(event: Any) -> str:
     if len(text) > MAX_SHOWN_OUTPUT:
         text = text[:MAX_SHOWN_OUTPUT] + f"\n… ({len(text) - MAX_SHOWN_OUTPUT} more characters not shown)"
     return text
+
+
+class StoredEvent:
+    """Attribute access to a stored event dict; a field the dict lacks reads as None."""
+
+    def __init__(self, data: dict[str, Any]):
+        self._data = data
+
+    def __getattr__(self, name: str) -> Any:
+        return self._data.get(name)
 
 
 @dataclass
@@ -156,6 +166,8 @@ class ChatView:
         self.items.append(f"⚠️ {escape(text)}")
 
     def apply(self, event: Any) -> None:
+        if isinstance(event, dict):  # a stored transcript event (SessionView.events)
+            event = StoredEvent(event)
         kind = getattr(event, "kind", "")
         handler = getattr(self, "_on_" + kind, None)
         if handler is not None:
@@ -181,8 +193,17 @@ class ChatView:
             self.question = e.question
             self.user(e.question)
 
-    def _on_student_message(self, e: Any) -> None:  # stored transcripts may carry the student's turns
-        self.user(getattr(e, "text", ""))
+    def _on_message(self, e: Any) -> None:  # stored transcripts carry the student's own messages
+        if (e.role or "student") == "student":
+            self.flush()
+            self.user(e.text or "")
+        else:
+            self.items.append(prose(e.text or ""))
+
+    def _on_interrupted(self, e: Any) -> None:
+        self.flush()
+        self.interrupted = True
+        self.items.append(f"ℹ️ {escape(friendly('interrupted'))}")
 
     def _on_text(self, e: Any) -> None:
         if self.live_round is not None and e.round != self.live_round:
@@ -196,7 +217,7 @@ class ChatView:
         self.live_round = e.round
 
     def _on_code(self, e: Any) -> None:
-        before = split_executed(self.live, e.code)
+        before = split_executed(self.live)
         self.live = before
         self.flush()
         self.items.append(_Code(e.code))
@@ -209,7 +230,7 @@ class ChatView:
             self.items.append(block)
         block.output = output_text(e)
         block.failed = bool(e.error) or bool(e.timed_out)
-        block.seconds = float(getattr(e, "duration_s", 0.0))
+        block.seconds = float(e.duration_s or 0.0)
         self.status = "Thinking…"
 
     def _on_answer(self, e: Any) -> None:
@@ -222,7 +243,9 @@ class ChatView:
     def _on_key_status(self, e: Any) -> None:
         if e.status == "preparing":
             self.status = "Preparing the problem…"
-        elif e.status in ("unverified", "unavailable") and e.message:
+            return
+        self.status = "Thinking…"
+        if e.status in ("unverified", "unavailable") and e.message:
             self.items.append(f"ℹ️ {escape(e.message)}")
 
     def _on_hint(self, e: Any) -> None:
@@ -234,6 +257,8 @@ class ChatView:
 
     def _on_attempt(self, e: Any) -> None:
         self.flush()
+        if e.input:
+            self.user(e.input, label="My answer:" if e.attempt_kind == "answer" else "My step:")
         mark = _VERDICT_MARK.get(e.verdict, escape(e.verdict))
         line = f" (line {e.first_bad_line})" if e.first_bad_line else ""
         feedback = prose(e.feedback) if e.feedback else ""
@@ -245,12 +270,12 @@ class ChatView:
     def _on_error(self, e: Any) -> None:
         self.flush()
         self.errors.append(e.code)
-        self.items.append(f"⚠️ {escape(friendly(e.code))}")
+        self.items.append(f"⚠️ {escape(friendly(e.code, e.message))}")
         self.status = ""
 
     def _on_done(self, e: Any) -> None:
         self.flush()
-        if getattr(e, "stopped", "") == "cancelled":
+        if e.stopped == "cancelled":
             self.items.append(f"⏹️ {escape(friendly('cancelled'))}")
         self.status = ""
 

@@ -136,7 +136,7 @@ def build(ctx: AppContext) -> gr.Blocks:
             async for event in ctx.turns.run(action, user_id, session_id, start):
                 view.apply(event)
                 if event.kind == "error":
-                    yield {notice: f"⚠️ {friendly(event.code)}", **screen(view)}
+                    yield {notice: f"⚠️ {friendly(event.code, event.message)}", **screen(view)}
                     continue
                 update = screen(view)
                 force = event.kind != "text"
@@ -223,7 +223,6 @@ def build(ctx: AppContext) -> gr.Blocks:
                 return
             sid = view.session_id
             kind_ = attempt_kind if attempt_kind in ("answer", "step") else "answer"
-            view.user(text, label="My answer:" if kind_ == "answer" else "My step:")
             async for update in run_action("submit", view, user.id, sid,
                                            lambda: service.submit(user.id, sid, text, kind=kind_), attempt):
                 yield update

@@ -1,0 +1,134 @@
+"""What the teacher page may see and how it is shaped: the access rules (a teacher sees only the classes
+they teach and the sessions of those classes' students; an admin sees every class), and the tables and
+chart frames built from the store's read views. No Gradio here, so the rules are tested directly.
+
+Every lookup that fails for lack of access raises NotFound, exactly as for a thing that does not
+exist: a teacher of another class learns nothing, not even that an id is in use.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from tutor.errors import NotFound
+
+ROSTER_COLUMNS = ["student", "name", "sessions", "finished", "solved", "first-try correct %", "hints per step",
+                  "bottom-out %", "time on task (min)", "open flags", "last active"]
+STRUGGLE_COLUMNS = ["problem", "text", "learners", "answer attempts", "wrong %", "hints", "most common wrong answers"]
+FLAG_COLUMNS = ["flag", "session", "student", "source", "reason", "note", "raised", "status"]
+SESSION_COLUMNS = ["session", "student", "title", "mode", "status", "started", "hints", "solved"]
+
+
+# --- access ---------------------------------------------------------------------------------------------
+def classes_for(store: Any, user: Any) -> list[Any]:
+    """The classes this user may review: those they teach; every class for an admin."""
+    if user.role == "admin":
+        return store.list_classes()
+    if user.role == "teacher":
+        return store.list_classes(teacher_id=user.id)
+    return []
+
+
+def require_class(store: Any, user: Any, class_id: Any) -> Any:
+    """The class if this user may review it; NotFound otherwise."""
+    try:
+        cid = int(class_id)
+    except (TypeError, ValueError):
+        raise NotFound("choose a class first") from None
+    if user.role == "admin":
+        return store.get_class(cid)
+    if user.role == "teacher" and store.teaches(user.id, cid):
+        return store.get_class(cid)
+    raise NotFound("no such class")
+
+
+def require_session(store: Any, user: Any, class_id: Any, session_id: Any) -> Any:
+    """The session if its learner is enrolled in a class this user may review; NotFound otherwise."""
+    cls = require_class(store, user, class_id)
+    try:
+        sid = int(session_id)
+        record = store.get_session(sid)
+    except (TypeError, ValueError, NotFound):
+        raise NotFound("no such session") from None
+    if record.user_id not in {u.id for u in store.class_students(cls.id)}:
+        raise NotFound("no such session")
+    return record
+
+
+def require_flag(store: Any, user: Any, class_id: Any, flag_id: Any) -> Any:
+    try:
+        flag = store.get_flag(int(flag_id))
+    except (TypeError, ValueError, NotFound):
+        raise NotFound("no such flag") from None
+    require_session(store, user, class_id, flag.session_id)
+    return flag
+
+
+# --- shaping --------------------------------------------------------------------------------------------
+def _pct(x: float | None) -> float | None:
+    return None if x is None else round(100.0 * x, 1)
+
+
+def roster_frame(rows: list[Any]) -> pd.DataFrame:
+    data = [[r.display_name or r.name, r.name, r.sessions, r.finished, r.solved, _pct(r.first_try_correct_rate),
+             None if r.hints_per_step is None else round(r.hints_per_step, 2), _pct(r.bottom_out_rate),
+             round(r.time_on_task_s / 60.0, 1), r.open_flags,
+             "" if r.last_active_at is None else f"{r.last_active_at:%Y-%m-%d %H:%M}"] for r in rows]
+    return pd.DataFrame(data, columns=ROSTER_COLUMNS)
+
+
+def mastery_frame(rows: list[Any]) -> pd.DataFrame:
+    """Long form (student, skill, mastery) for a grouped bar chart; empty if nobody has a skill yet."""
+    data = [[r.display_name or r.name, skill, round(float(p), 3)]
+            for r in rows for skill, p in sorted(r.mastery.items())]
+    return pd.DataFrame(data, columns=["student", "skill", "mastery"])
+
+
+def struggles_frame(stats: list[Any], limit: int = 20) -> pd.DataFrame:
+    data = []
+    for r in stats[:limit]:
+        wrong = "; ".join(f"{answer} (×{n})" for answer, n in r.common_wrong) or "—"
+        share = _pct(r.wrong_attempts / r.answer_attempts) if r.answer_attempts else None
+        text = " ".join(r.text.split())
+        data.append([r.problem_id, text if len(text) <= 140 else text[:137] + "…", r.learners, r.answer_attempts,
+                     share, r.hints, wrong])
+    return pd.DataFrame(data, columns=STRUGGLE_COLUMNS)
+
+
+def class_sessions(store: Any, class_id: int) -> list[tuple[Any, Any]]:
+    """(learner, session) for every session of the class's students, newest first."""
+    out = []
+    for learner in store.class_students(class_id):
+        out.extend((learner, s) for s in store.list_sessions(learner.id))
+    out.sort(key=lambda pair: (pair[1].started_at, pair[1].id), reverse=True)
+    return out
+
+
+def session_label(learner: Any, s: Any) -> str:
+    title = " ".join((s.title or "untitled").split())
+    if len(title) > 50:
+        title = title[:47] + "…"
+    tags = [s.status] + (["solved"] if s.solved else []) + (["solve mode"] if s.mode == "solve" else [])
+    return f"#{s.id} · {learner.display_name or learner.name} · {title} · {', '.join(tags)}"
+
+
+def sessions_frame(pairs: list[tuple[Any, Any]]) -> pd.DataFrame:
+    data = [[s.id, learner.display_name or learner.name, " ".join((s.title or "").split())[:80], s.mode, s.status,
+             f"{s.started_at:%Y-%m-%d %H:%M}", s.hint_level, "yes" if s.solved else ""] for learner, s in pairs]
+    return pd.DataFrame(data, columns=SESSION_COLUMNS)
+
+
+def flags_frame(store: Any, class_id: int, *, open_only: bool = True) -> pd.DataFrame:
+    flags = store.flags(class_id=class_id, open_only=open_only)
+    names: dict[int, str] = {}
+    data = []
+    for f in flags:
+        session = store.get_session(f.session_id)
+        if session.user_id not in names:
+            u = store.get_user(session.user_id)
+            names[session.user_id] = u.display_name or u.name
+        data.append([f.id, f.session_id, names[session.user_id], f.source, f.reason, f.note,
+                     f"{f.created_at:%Y-%m-%d %H:%M}", "open" if f.resolved_at is None else f"resolved: {f.resolution or ''}"])
+    return pd.DataFrame(data, columns=FLAG_COLUMNS)

@@ -1,0 +1,288 @@
+"""A session's full record as the teacher reviews it: every event in order turned into chat messages
+(student messages, tutor text with math, each code cell with its output, hints with their rung,
+attempts with verdicts and feedback, system notes), plus a facts panel (the solution key, whether code
+verified it, flags, sandbox kills, guard replacements, interruptions).
+
+All text comes from the student, the model or the kernel, so it goes through `app.render`'s inert
+helpers (escaped prose with math left for KaTeX, code in our own <pre>): nothing here can inject HTML.
+Unlike the student's view this includes the private solution work, marked as hidden from the student.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.render import HINT_RUNGS, code_block, escape, output_text, prose, split_executed
+
+PRIVATE = "🔒 hidden from the student"
+_VERDICT = {"correct": "✅ correct", "valid": "✅ valid step", "incorrect": "❌ incorrect", "invalid": "❌ invalid step",
+            "unreadable": "⚠️ unreadable", "unchecked": "📝 not checked"}
+# Events that carry nothing a reviewer needs beyond what other events show.
+_QUIET = {"code", "text"}
+
+
+@dataclass
+class _Out:
+    """Attribute view of a stored `output` event for app.render.output_text."""
+    stdout: str = ""
+    stderr: str = ""
+    error: dict[str, str] | None = None
+    timed_out: bool = False
+    restarted: bool = False
+
+
+@dataclass
+class ReviewFacts:
+    """What the facts panel and the tests read: counts a teacher would want at a glance."""
+    code_cells: int = 0
+    sandbox_kills: int = 0
+    hints: int = 0
+    guard_replaced: int = 0
+    attempts: int = 0
+    interrupted: bool = False
+    key_verified: bool | None = None
+    disagreement: bool = False
+    system_flags: list[str] = field(default_factory=list)
+
+
+class TranscriptRenderer:
+    """Folds a store `Transcript` into gr.Chatbot messages (in order) and a Markdown facts panel."""
+
+    def __init__(self, transcript: Any):
+        self.t = transcript
+        self.messages: list[dict[str, Any]] = []
+        self.facts = ReviewFacts()
+        self._pending: tuple[str, bool] | None = None  # model text of the round, waiting for its code cell
+        self._cell = 0
+
+    # --- building --------------------------------------------------------------------------------
+    def render(self) -> "TranscriptRenderer":
+        for event in self.t.events:
+            self._event(event)
+        self._flush()
+        self._facts_from_records()
+        return self
+
+    def _say(self, role: str, content: str, private: bool = False, title: str | None = None,
+             log: str = "") -> None:
+        msg: dict[str, Any] = {"role": role, "content": content.strip() or "(empty)"}
+        if private or title:
+            meta: dict[str, Any] = {"title": title or PRIVATE}
+            if private and title:
+                meta["title"] = f"{title} · {PRIVATE}"
+            if log:
+                meta["log"] = log
+            msg["metadata"] = meta
+        self.messages.append(msg)
+
+    def _flush(self, executed: bool = False) -> None:
+        if self._pending is None:
+            return
+        text, private = self._pending
+        self._pending = None
+        if executed:
+            text = split_executed(text)
+        if text.strip():
+            self._say("assistant", prose(text), private, title="Model reasoning" if private else None)
+
+    def _event(self, ev: Any) -> None:
+        data: dict[str, Any] = dict(ev.data or {})
+        kind = ev.kind
+        private = bool(ev.private)
+        if kind in _QUIET:
+            if kind == "code":
+                self._flush(executed=True)
+            return
+        if kind == "round_text":
+            self._flush()
+            self._pending = (data.get("text") or ev.text or "", private)
+            return
+        if kind == "output":
+            self._flush(executed=True)
+            self._code_cell(data, private)
+            return
+        self._flush()
+        handler = getattr(self, "_on_" + kind, None)
+        if handler is not None:
+            handler(data, private, ev)
+        else:
+            self._unknown(kind, data, private)
+
+    def _code_cell(self, d: dict[str, Any], private: bool) -> None:
+        self._cell += 1
+        out = _Out(d.get("stdout") or "", d.get("stderr") or "", d.get("error"), bool(d.get("timed_out")),
+                   bool(d.get("restarted")))
+        failed = bool(out.error) or out.timed_out
+        body = "**Code**" + code_block(d.get("code") or "", "mt-code")
+        body += "**Output**" + code_block(output_text(out), "mt-output mt-error" if failed else "mt-output")
+        log = "killed: timed out" if out.timed_out else ("kernel restarted" if out.restarted else
+                                                         ("error" if out.error else ""))
+        seconds = float(d.get("duration_s") or 0.0)
+        title = f"🧮 ran code #{self._cell} ({seconds:.2f} s)"
+        self._say("assistant", body, private, title=title, log=log)
+
+    # --- event kinds ---------------------------------------------------------------------------------
+    def _on_session_started(self, d: dict[str, Any], private: bool, ev: Any) -> None:
+        mode = "solve mode" if d.get("mode") == "solve" else "tutoring mode"
+        resumed = " (resumed)" if d.get("resumed") else ""
+        if d.get("question") and not d.get("resumed"):
+            self._say("user", f"**Question** ({mode}){resumed}\n\n{prose(d['question'])}")
+        else:
+            self._say("assistant", f"ℹ️ session {escape(mode)}{resumed}")
+
+    def _on_message(self, d: dict[str, Any], private: bool, ev: Any) -> None:
+        role = d.get("role") or "student"
+        text = d.get("text") or ev.text or ""
+        if role == "student":
+            self._say("user", prose(text))
+        elif role == "system":
+            self._say("assistant", f"ℹ️ **System:** {prose(text)}", private)
+        else:
+            self._say("assistant", prose(text), private)
+
+    def _on_tutor_message(self, d: dict[str, Any], private: bool, ev: Any) -> None:
+        self._say("assistant", prose(d.get("text") or ev.text or ""), private)
+
+    def _on_key_status(self, d: dict[str, Any], private: bool, ev: Any) -> None:
+        status = d.get("status") or ""
+        if status == "preparing":
+            return
+        steps = f", {d['steps']} steps" if d.get("steps") else ""
+        note = f" — {escape(d['message'])}" if d.get("message") else ""
+        self._say("assistant", f"🔑 **Solution key {escape(status)}**{steps}{note}", True, title="Solution key")
+
+    def _on_key_work(self, d: dict[str, Any], private: bool, ev: Any) -> None:
+        self._say("assistant", prose(d.get("text") or ev.text or ""), True, title="Worked solution (key)")
+
+    def _on_hint(self, d: dict[str, Any], private: bool, ev: Any) -> None:
+        level = int(d.get("level") or 0)
+        steps = f" of {d['steps']}" if d.get("steps") else ""
+        guard = d.get("guard") or "passed"
+        guard_note = "" if guard == "passed" else f" · ⚠️ guard: {escape(guard)}"
+        bottom = " · bottom-out" if d.get("bottom_out") or level >= 4 else ""
+        head = (f"💡 **Hint — step {d.get('step', '?')}{steps}, rung {level} of 4** "
+                f"({HINT_RUNGS.get(level, 'hint')}){bottom}{guard_note}")
+        self._say("assistant", f"{head}\n\n{prose(d.get('text') or ev.text or '')}", private)
+
+    def _on_attempt(self, d: dict[str, Any], private: bool, ev: Any) -> None:
+        kind = d.get("attempt_kind") or "answer"
+        label = "Answer" if kind == "answer" else "Step(s)"
+        self._say("user", f"**{label}:** {prose(d.get('input') or '')}")
+        verdict = d.get("verdict") or ""
+        mark = _VERDICT.get(verdict, escape(verdict))
+        line = f" (line {d['first_bad_line']})" if d.get("first_bad_line") else ""
+        feedback = f"\n\nFeedback shown: {prose(d['feedback'])}" if d.get("feedback") else ""
+        solved = " · solved" if d.get("solved") else ""
+        self._say("assistant", f"**Verdict:** {mark}{line}{solved}{feedback}", private)
+
+    def _on_answer(self, d: dict[str, Any], private: bool, ev: Any) -> None:
+        self._say("assistant", f"🏁 model's final answer: ${escape(d.get('answer') or '')}$ "
+                               f"(from {escape(d.get('source') or 'boxed')})", private)
+
+    def _on_mastery(self, d: dict[str, Any], private: bool, ev: Any) -> None:
+        p = d.get("p_mastery")
+        shown = f"{float(p):.2f}" if isinstance(p, (int, float)) else "?"
+        mastered = " · mastered" if d.get("mastered") else ""
+        self._say("assistant", f"📈 mastery of {escape(str(d.get('skill') or '?'))}: {shown}{mastered}", private)
+
+    def _on_error(self, d: dict[str, Any], private: bool, ev: Any) -> None:
+        self._say("assistant", f"⚠️ **System:** error `{escape(str(d.get('code') or 'error'))}` — "
+                               f"{escape(str(d.get('message') or ''))}", private)
+
+    def _on_done(self, d: dict[str, Any], private: bool, ev: Any) -> None:
+        stopped = d.get("stopped") or ""
+        if stopped in ("cancelled", "error", "max_rounds", "max_tokens", "context"):
+            self.facts.interrupted |= stopped == "cancelled"
+            self._say("assistant", f"⏹️ **System:** turn ended early ({escape(stopped)}) after "
+                                   f"{d.get('rounds', '?')} round(s)", private)
+
+    def _on_interrupted(self, d: dict[str, Any], private: bool, ev: Any) -> None:
+        self.facts.interrupted = True
+        self._say("assistant", "⏸️ **System:** session interrupted (the server stopped during a turn)", private)
+
+    def _on_hint_guard(self, d: dict[str, Any], private: bool, ev: Any) -> None:
+        outcome = d.get("outcome") or d.get("guard") or ""
+        if outcome in ("", "passed"):
+            return
+        self._say("assistant", f"🛡️ **Hint guard:** {escape(str(outcome))} — {escape(_compact(d))}", True,
+                  title="Guard")
+
+    def _on_reply_guard(self, d: dict[str, Any], private: bool, ev: Any) -> None:
+        guard = d.get("guard") or ""
+        if guard in ("", "passed"):
+            return
+        reasons = "; ".join(str(r) for r in d.get("reasons") or [])
+        self._say("assistant", f"🛡️ **Reply guard:** {escape(str(guard))} — {escape(reasons)}", True, title="Guard")
+
+    def _unknown(self, kind: str, d: dict[str, Any], private: bool) -> None:
+        d.pop("kind", None)
+        self._say("assistant", f"ℹ️ `{escape(kind)}` {escape(_compact(d))}", private)
+
+    # --- facts ---------------------------------------------------------------------------------------
+    def _facts_from_records(self) -> None:
+        t, f = self.t, self.facts
+        f.code_cells = len(t.code_cells)
+        f.sandbox_kills = sum(1 for c in t.code_cells if c.timed_out or c.restarted)
+        f.hints = len(t.hints)
+        f.guard_replaced = sum(1 for h in t.hints if (h.guard or "passed") != "passed")
+        f.attempts = len(t.attempts)
+        f.interrupted = f.interrupted or t.session.status == "interrupted"
+        if t.key is not None:
+            f.key_verified = bool(t.key.verified)
+            f.disagreement = bool(t.key.disagreement)
+        f.system_flags = [fl.reason for fl in t.flags if fl.source == "system"]
+
+    def facts_markdown(self) -> str:
+        t, f = self.t, self.facts
+        s = t.session
+        learner = t.learner.display_name or t.learner.name
+        lines = [f"**Learner:** {escape(learner)} ({escape(t.learner.name)}) · **session** #{s.id} · "
+                 f"**mode:** {escape(s.mode)} · **status:** {escape(s.status)}"
+                 + (" · solved ✅" if s.solved else ""),
+                 f"**Started:** {s.started_at:%Y-%m-%d %H:%M} UTC · **last activity:** {s.last_activity_at:%Y-%m-%d %H:%M}"]
+        if t.problem is not None:
+            lines.append(f"**Problem** (#{t.problem.id}, {escape(t.problem.source)}): {prose(t.problem.text)}")
+            if t.problem.reference_answer:
+                lines.append(f"**Teacher's reference answer:** ${escape(t.problem.reference_answer)}$")
+        k = t.key
+        if k is None:
+            lines.append("**Solution key:** none recorded")
+        else:
+            verified = "✅ verified by executed code" if k.verified else "⚠️ NOT verified by code"
+            lines.append(f"**Solution key:** ${escape(k.answer or '?')}$ — {verified}"
+                         + (f" ({escape(k.verification)})" if k.verification else "")
+                         + f" · source: {escape(k.source)}" + (f" ({escape(k.model)})" if k.model else ""))
+            if k.disagreement:
+                lines.append(f"**⚠️ Reference/model disagreement:** model says ${escape(k.model_answer or '?')}$, "
+                             f"reference says ${escape(k.reference_answer or '?')}$")
+            if k.steps:
+                steps = "; ".join(f"{i + 1}. {escape(str(st.get('text') or st.get('description') or ''))}"
+                                  + (f" → {escape(str(st['result']))}" if st.get("result") not in (None, "") else "")
+                                  for i, st in enumerate(k.steps))
+                lines.append(f"**Key steps:** {steps}")
+        lines.append(f"**Code cells:** {f.code_cells} · **sandbox kills:** {f.sandbox_kills} · **hints:** {f.hints} "
+                     f"(guard-replaced: {f.guard_replaced}) · **attempts:** {f.attempts}"
+                     + (" · ⏸️ **interrupted**" if f.interrupted else ""))
+        if t.flags:
+            items = []
+            for fl in t.flags:
+                state = "open" if fl.resolved_at is None else f"resolved: {escape(fl.resolution or '')}"
+                note = f" — {escape(fl.note)}" if fl.note else ""
+                items.append(f"- 🚩 #{fl.id} [{escape(fl.source)}] {escape(fl.reason)}{note} ({state})")
+            lines.append("**Flags:**\n" + "\n".join(items))
+        else:
+            lines.append("**Flags:** none")
+        return "\n\n".join(lines)
+
+
+def _compact(d: dict[str, Any], limit: int = 400) -> str:
+    text = json.dumps({k: v for k, v in d.items() if k != "kind"}, ensure_ascii=False, default=str)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def render_transcript(transcript: Any) -> tuple[list[dict[str, Any]], str, ReviewFacts]:
+    """(chat messages, facts markdown, facts) for one session."""
+    r = TranscriptRenderer(transcript).render()
+    return r.messages, r.facts_markdown(), r.facts

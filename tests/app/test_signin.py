@@ -1,0 +1,130 @@
+"""Sign-in, sign-out, CSRF and lock-out over real HTTP against a live server (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.fixtures.web import PASSWORD, sign_in
+
+
+def _login_token(client) -> str:
+    page = client.get("/login")
+    assert page.status_code == 200
+    return re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+
+
+def test_sign_in_sets_a_signed_http_only_cookie_and_lands_on_the_student_page(web_factory, db_url):
+    web = web_factory(database_url=db_url)
+    web.user("ada")
+    with web.client() as c:
+        token = _login_token(c)
+        r = c.post("/login", data={"username": "ada", "password": PASSWORD, "csrf_token": token, "next": "/"})
+        assert r.status_code == 303 and r.headers["location"] == "/tutor/"
+        cookie = next(h for h in r.headers.get_list("set-cookie") if h.startswith("mathtutor_session="))
+        assert "HttpOnly" in cookie and "SameSite=lax" in cookie
+        page = c.get("/tutor/")
+        assert page.status_code == 200 and "gradio" in page.text.lower()
+        me = c.get("/api/me").json()
+        assert me["name"] == "ada" and me["role"] == "student" and len(me["csrf_token"]) == 64
+        assert web.store.user_by_name("ada").last_seen_at is not None
+
+
+def test_wrong_password_is_refused_with_a_message_and_no_cookie(live_server):
+    live_server.user("ada")
+    with live_server.client() as c:
+        token = _login_token(c)
+        r = c.post("/login", data={"username": "ada", "password": "nope", "csrf_token": token})
+        assert r.status_code == 401
+        assert "do not match" in r.text
+        assert "mathtutor_session" not in c.cookies
+        assert c.get("/api/me").status_code == 401
+
+
+def test_login_form_needs_its_csrf_token(live_server):
+    live_server.user("ada")
+    with live_server.client() as c:
+        _login_token(c)
+        r = c.post("/login", data={"username": "ada", "password": PASSWORD, "csrf_token": "forged"})
+        assert r.status_code == 403
+        assert "mathtutor_session" not in c.cookies
+        # a token from another browser does not work either
+        with live_server.client() as other:
+            foreign = _login_token(other)
+        r = c.post("/login", data={"username": "ada", "password": PASSWORD, "csrf_token": foreign})
+        assert r.status_code == 403
+
+
+def test_repeated_failures_lock_the_account_even_for_the_right_password(web_factory, db_url):
+    web = web_factory(database_url=db_url, web_login_max_failures=3, web_login_lockout_s=600)
+    web.user("ada")
+    with web.client() as c:
+        statuses = [c.post("/login", data={"username": "ada", "password": "guess",
+                                           "csrf_token": _login_token(c)}).status_code for _ in range(3)]
+        assert statuses == [401, 401, 429]   # the third failure locks the account
+        r = c.post("/login", data={"username": "ada", "password": PASSWORD, "csrf_token": _login_token(c)})
+        assert r.status_code == 429
+        assert "locked" in r.text
+        assert web.store.user_by_name("ada").locked_until is not None
+    metrics = web.client().get("/metrics").text
+    assert 'mathtutor_logins_total{outcome="locked"} 2.0' in metrics
+
+
+def test_failed_sign_in_is_delayed(web_factory):
+    import time
+    web = web_factory(web_login_delay_s=0.6)
+    web.user("ada")
+    with web.client() as c:
+        token = _login_token(c)
+        start = time.monotonic()
+        c.post("/login", data={"username": "ada", "password": "guess", "csrf_token": token})
+        assert time.monotonic() - start >= 0.6
+
+
+def test_sign_out_needs_csrf_and_ends_the_session(live_server):
+    live_server.user("ada")
+    with live_server.client() as c:
+        token = sign_in(c, "ada")
+        assert c.post("/logout").status_code == 403                     # no token: still signed in
+        assert c.get("/api/me").status_code == 200
+        r = c.post("/logout", data={"csrf_token": token})
+        assert r.status_code == 303 and r.headers["location"].startswith("/login")
+        assert c.get("/api/me").status_code == 401
+        assert c.get("/tutor/", headers={"accept": "text/html"}).status_code == 303
+
+
+def test_a_deactivated_account_is_signed_out_at_once(live_server):
+    user = live_server.user("ada")
+    with live_server.client() as c:
+        sign_in(c, "ada")
+        live_server.store.set_active(user.id, False)
+        assert c.get("/api/me").status_code == 401
+        assert c.get("/tutor/config").status_code == 401
+
+
+def test_forged_or_tampered_cookies_are_ignored(live_server):
+    live_server.user("ada")
+    with live_server.client() as c:
+        sign_in(c, "ada")
+        value = c.cookies["mathtutor_session"]
+    with live_server.client() as c:
+        c.cookies.set("mathtutor_session", value[:-2] + ("AA" if not value.endswith("AA") else "BB"))
+        assert c.get("/api/me").status_code == 401
+
+
+@pytest.mark.parametrize("target", ["//evil.example/", "https://evil.example/", "/\\evil.example"])
+def test_next_never_leaves_the_site(live_server, target):
+    live_server.user("ada")
+    with live_server.client() as c:
+        r = c.post("/login", data={"username": "ada", "password": PASSWORD, "csrf_token": _login_token(c),
+                                   "next": target})
+        assert r.status_code == 303 and r.headers["location"] == "/tutor/"
+
+
+def test_production_refuses_the_default_secret(web_factory):
+    from tutor.settings import SettingsError
+    with pytest.raises(SettingsError):
+        web_factory(serve=False, env="production")
+    web = web_factory(serve=False, env="production", secret_key="x" * 40)
+    assert web.ctx.settings.env == "production"
