@@ -11,6 +11,7 @@ COMMAND_MODULES = [
     "tutor.cli.config",
     "tutor.cli.store",
     "tutor.cli.sandbox",
+    "tutor.cli.grading",
 ]
 
 

@@ -1,0 +1,63 @@
+"""`mathtutor grade` and `mathtutor check-step`: the answer grader and the step checker on the command line.
+
+Both exit 0 whatever the verdict (a wrong answer is a result, not a failure); only an internal error
+exits non-zero.
+"""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+
+def register(main: click.Group) -> None:
+    @main.command("grade")
+    @click.option("--reference", "-r", required=True, help="The reference answer (LaTeX or plain).")
+    @click.option("--json", "as_json", is_flag=True, help='Print {"equivalent": ..., "reason": ...}.')
+    @click.option("--timeout", type=float, default=None, help="Seconds allowed (default: MATHTUTOR_GRADER_TIMEOUT_S).")
+    @click.argument("answer")
+    def grade_cmd(reference: str, answer: str, as_json: bool, timeout: float | None) -> None:
+        """Is ANSWER equivalent to the reference? (`x = 2` vs `2`, `1/2` vs `0.5`, sets, intervals...)"""
+        from tutor.grader import grade
+
+        verdict = grade(reference, answer, timeout=timeout)
+        if as_json:
+            click.echo(json.dumps(verdict.to_dict()))
+        else:
+            click.echo(f"{'equivalent' if verdict.equivalent else 'not equivalent'}: {verdict.reason}")
+
+    @main.command("check-step")
+    @click.option("--previous", "-p", default=None, help="The line this one should follow from.")
+    @click.option("--problem", default=None, help="The problem text (used when there is no previous line).")
+    @click.option("--json", "as_json", is_flag=True, help='Print {"verdict": ..., "reason": ...}.')
+    @click.option("--timeout", type=float, default=None, help="Seconds allowed per line.")
+    @click.argument("line")
+    def check_step_cmd(line: str, previous: str | None, problem: str | None, as_json: bool,
+                       timeout: float | None) -> None:
+        """Does LINE follow from --previous (or --problem)? A LINE with several lines is checked line by line."""
+        from tutor.steps import check_lines, check_step, split_lines
+
+        lines = split_lines(line) if "\n" in line else [line]
+        if len(lines) <= 1:
+            verdict = check_step(line, previous, problem, timeout=timeout)
+            if as_json:
+                click.echo(json.dumps(verdict.to_dict()))
+            else:
+                click.echo(f"{verdict.verdict}: {verdict.reason}")
+            return
+        if previous:
+            lines = [previous] + lines
+        verdicts, first_bad = check_lines(lines, problem, timeout=timeout)
+        if previous:
+            verdicts = verdicts[1:]
+            first_bad = None if first_bad is None else first_bad - 1
+            lines = lines[1:]
+        summary = verdicts[first_bad] if first_bad is not None else verdicts[-1]
+        if as_json:
+            click.echo(json.dumps({**summary.to_dict(), "first_bad_line": first_bad,
+                                   "lines": [{"line": ln, **v.to_dict()} for ln, v in zip(lines, verdicts)]}))
+            return
+        for i, (ln, v) in enumerate(zip(lines, verdicts)):
+            marker = "->" if i == first_bad else "  "
+            click.echo(f"{marker} {i + 1}. {ln}\n      {v.verdict}: {v.reason}")
