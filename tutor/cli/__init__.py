@@ -12,6 +12,7 @@ COMMAND_MODULES = [
     "tutor.cli.store",
     "tutor.cli.sandbox",
     "tutor.cli.grading",
+    "tutor.cli.solver",
 ]
 
 
