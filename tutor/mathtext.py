@@ -82,7 +82,7 @@ _KNOWN = sorted(list(_FUNCS) + list(_CONSTS) + list(_GREEK), key=len, reverse=Tr
 _TOKEN_RE = re.compile(r"\s*(?:(\d+\.?\d*|\.\d+)|([A-Za-z]+)|(\*\*|[-+*/^(),!|]))")
 _THOUSANDS_RE = re.compile(r"(?<![\d.,])(\d{1,3}(?:,\d{3})+)(?![\d,])")
 _UNIT_TAIL_RE = re.compile(r"(?<=[\d)\s])\s*(?:[A-Za-z]{2,}\.?(?:\^?\d)?(?:\s*/\s*[A-Za-z]+(?:\^?\d)?)?\s*)+$")
-_NAMESPACE = {"Integer": sympy.Integer, "Rational": Rational, "Symbol": Symbol, **_FUNCS, **_CONSTS,
+_NAMESPACE = {"Integer": sympy.Integer, "Rational": Rational, "Symbol": Symbol, "Abs": sympy.Abs, **_FUNCS, **_CONSTS,
               "__builtins__": {}}
 _ANSWER_PREFIX_RE = re.compile(r"^(?:the\s+)?(?:final\s+)?answer\s*(?:is\b|:)\s*", re.IGNORECASE)
 _REL_RE = re.compile(r"<=|>=|!=|=>|=<|==|=|<|>")
@@ -90,8 +90,11 @@ _REL_NORMAL = {"==": "=", "=>": ">=", "=<": "<="}
 _WORD_SEP_RE = re.compile(r"\s+(?:or|and)\s+|;", re.IGNORECASE)
 
 
-def read_math(text: str) -> Math:
-    """Read one answer or line of work. Raises `Unreadable` with a reason."""
+def read_math(text: str, *, raw: bool = False) -> Math:
+    """Read one answer or line of work. Raises `Unreadable` with a reason.
+
+    `raw=True` keeps the structure as typed where the reader allows (`2(x+3)` stays a product, not
+    `2x + 6`), for the step checker's diagnosis of what went wrong."""
     if text is None or not str(text).strip():
         raise Unreadable("there is nothing to read")
     text = str(text)
@@ -104,6 +107,9 @@ def read_math(text: str) -> Math:
     first_error: Unreadable | None = None
     for reader in readers:
         try:
+            if raw:
+                with sympy.evaluate(False):  # renaming symbols must not re-evaluate 2(x+3) into 2x + 6
+                    return evaluate(normalise(reader(text)), raw=True)
             return evaluate(normalise(reader(text)))
         except TooLarge:
             raise
@@ -192,7 +198,10 @@ def _closes_at_end(s: str) -> bool:
 
 
 def _read_value(s: str) -> Basic:
-    s = _UNIT_TAIL_RE.sub("", s.strip()) if re.search(r"\d", s) else s.strip()
+    s = s.strip()
+    tail = _UNIT_TAIL_RE.search(s) if re.search(r"\d", s) else None
+    if tail and not any(w.lower() in _KNOWN for w in re.findall(r"[A-Za-z]+", tail.group(0))):
+        s = s[:tail.start()].strip()  # `5 cm`, `12 apples`: a unit, not a product of letters
     code = _to_python(s)
     try:
         # Unevaluated first: `10^10^10^10` must be measured (see `evaluate`) before SymPy tries it.
@@ -388,19 +397,19 @@ def normalise(value: Math) -> Math:
 MAX_DIGITS = 10_000  # numbers beyond this many digits are refused rather than computed
 
 
-def evaluate(value: Math) -> Math:
-    """Evaluate a reading once its numbers are known to be of a sane size."""
+def evaluate(value: Math, *, raw: bool = False) -> Math:
+    """Evaluate a reading once its numbers are known to be of a sane size (`raw`: only check them)."""
     if isinstance(value, Relation):
-        return Relation(tuple(evaluate(s) for s in value.sides), value.ops)
+        return Relation(tuple(evaluate(s, raw=raw) for s in value.sides), value.ops)
     if isinstance(value, Alternatives):
-        return Alternatives(tuple(evaluate(i) for i in value.items))
+        return Alternatives(tuple(evaluate(i, raw=raw) for i in value.items))
     if not isinstance(value, Basic):
         return value
     digits = _digits(value)
     if digits > MAX_DIGITS:
         shown = f"about {digits:.0f} digits" if digits < 1e15 else "far too many digits"
         raise TooLarge(f"a number in it is too large to work with ({shown})")
-    return value.doit()
+    return value if raw else value.doit()
 
 
 def _digits(expr: Basic, depth: int = 0) -> float:
@@ -463,12 +472,12 @@ def find_math(text: str, limit: int = 200) -> list[str]:
     rest = _LATEX_SPAN_RE.sub(lambda m: (found.append(next(g for g in m.groups() if g)), " ; ")[1], text)
     rest = _LIST_MARKER_RE.sub(" ", rest)
     for m in _PLAIN_RUN_RE.finditer(rest):
-        run = m.group(0).strip().rstrip(".,;:")
-        # prose glued to a run ("3 and then") ends it: keep the part before the first word
-        run = re.split(r"\s[a-z]{2,}\b", run)[0].strip().rstrip(".,;:=")
-        if not run:
-            continue
-        found.append(run)
-        if "," in run:
-            found.extend(p.strip() for p in run.split(",") if p.strip())
+        # prose inside a run ("14 is 7") separates candidates
+        for run in re.split(r"\s[a-z]{2,}\b", m.group(0)):
+            run = run.strip().rstrip(".,;:=").strip()
+            if not run or not re.search(r"[\d\u03c0]|sqrt|[a-z]\s*[-+*/^=]", run):
+                continue
+            found.append(run)
+            if "," in run:
+                found.extend(p.strip() for p in run.split(",") if p.strip())
     return found[:limit]
