@@ -26,7 +26,7 @@ from tutor.errors import TutorError
 from tutor.settings import Settings
 
 # Page modules, each exposing `mount(app, ctx)`; H7 adds the teacher and admin pages.
-PAGE_MODULES = ["app.student"]
+PAGE_MODULES = ["app.student", "app.teacher", "app.admin"]
 # Routes every app has, mounted before the pages.
 CORE_MODULES = ["app.signin", "app.monitoring", "app.api"]
 

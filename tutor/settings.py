@@ -128,6 +128,12 @@ class Settings:
     web_login_lockout_s: int = setting(300, "Seconds an account stays locked after too many failed sign-ins.")
     web_login_delay_s: float = setting(1.0, "Seconds every failed sign-in waits before answering (slows guessing).")
 
+    # --- teacher and admin pages -------------------------------------------------------------
+    teacher_dataset_dirs: tuple[str, ...] = setting((), "Comma-separated folders whose .jsonl problem files teachers "
+                                                        "may pick problems from (nothing outside them can be read); "
+                                                        "empty means DATA_DIR/datasets.")
+    teacher_max_assign: int = setting(200, "Most problems one assignment may take from a dataset file.")
+
     @property
     def effective_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'mathtutor.db'}"
