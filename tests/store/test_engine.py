@@ -1,0 +1,70 @@
+"""Engine set-up: SQLite file under the data directory in WAL mode with foreign keys on; readers are not
+blocked by a writer; a writer that finds the file locked retries until the lock goes away."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+
+import pytest
+from sqlalchemy import text
+
+from tutor.settings import load_settings
+from tutor.store import Store, StoreUnavailable, open_store
+
+
+def test_default_store_is_sqlite_in_the_data_dir_with_wal_and_foreign_keys(_isolated_state):
+    settings = load_settings(store_argon2_time_cost=1, store_argon2_memory_kib=1024)
+    store = open_store(settings, upgrade=True, recover=True)
+    try:
+        assert (_isolated_state / "mathtutor.db").exists()
+        with store.engine.connect() as conn:
+            assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+            assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+            assert conn.execute(text("PRAGMA synchronous")).scalar() == 2  # FULL
+        assert store.health()["ok"] and store.health()["dialect"] == "sqlite"
+        user = store.create_user("fk", "student", password="long enough")
+        assert store.login("fk", "long enough").ok
+    finally:
+        store.close()
+
+
+def test_sqlite_readers_pass_a_held_write_lock_and_writers_retry_until_it_is_released(tmp_path):
+    path = tmp_path / "locked.db"
+    store = Store(f"sqlite:///{path}", sqlite_busy_ms=0)
+    store.upgrade()
+    user = store.create_user("w", "student")
+    session = store.create_session(user.id, question="q")
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+    try:
+        assert store.get_user(user.id).name == "w"  # WAL readers are not blocked
+        result: dict = {}
+        writer = threading.Thread(target=lambda: result.setdefault("event", store.append_message(session.id, "hi")))
+        writer.start()
+        time.sleep(0.5)
+        assert writer.is_alive() and store.retries > 0  # still retrying, nothing lost, nothing raised
+        other.execute("COMMIT")
+        writer.join(10)
+        assert result["event"].seq == 1 and [e.text for e in store.events(session.id)] == ["hi"]
+    finally:
+        other.close()
+        store.close()
+
+
+def test_a_write_that_stays_locked_past_the_deadline_fails_clearly(tmp_path):
+    path = tmp_path / "stuck.db"
+    store = Store(f"sqlite:///{path}", sqlite_busy_ms=0, retry_deadline_s=0.3)
+    store.upgrade()
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(StoreUnavailable, match="locked"):
+            store.create_user("late", "student")
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert store.user_by_name("late") is None
+    store.create_user("late", "student")  # and it works once the lock is gone
+    store.close()
