@@ -241,3 +241,22 @@ def test_class_summary_rows(store):
     assert rows["ben"].mastery == {"algebra": 0.7}
     (stats,) = store.class_problem_stats(c.id)
     assert stats.sessions == 2 and stats.wrong_attempts == 1 and stats.common_wrong == [("3", 1)]
+
+
+def test_class_sessions_and_recent_errors(store):
+    from tutor.events import ErrorEvent
+    t = store.create_user("t", "teacher")
+    a = store.create_user("a", "student")
+    b = store.create_user("b", "student")
+    c = store.create_class("K", teachers=[t.id])
+    store.enroll(c.id, a.id)
+    s1 = store.create_session(a.id, question="1")
+    s2 = store.create_session(a.id, question="2")
+    sb = store.create_session(b.id, question="not in class")
+    assert [x.id for x in store.class_sessions(c.id)] == [s2.id, s1.id]
+    store.append(s1.id, ErrorEvent(code="sandbox_busy", message="All kernels are busy"))
+    store.append(sb.id, ErrorEvent(code="backend_unavailable", message="Model server down"))
+    store.append(s2.id, FinalAnswer(answer="2"))
+    errors = store.recent_events(kind="error")
+    assert [(e.session_id, e.data["code"], e.text) for e in errors] == [
+        (sb.id, "backend_unavailable", "Model server down"), (s1.id, "sandbox_busy", "All kernels are busy")]

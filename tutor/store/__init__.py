@@ -35,6 +35,7 @@ Sessions:   create_session(user_id, *, mode="tutor"|"solve", problem_id=None | q
                   -> SessionRecord (status active, owned by this process; a question becomes a `student` problem)
             get_session(id), session_for(user_id, id) (NotFound for another user's session),
             list_sessions(user_id, *, limit=None, status=None) (newest first)
+            class_sessions(class_id, *, limit=None) (all enrolled learners' sessions, newest first)
             set_progress(id, *, current_step=None, hint_level=None), set_status(id, status),
             finish_session(id, *, solved=None, final_answer=None), resume_session(id) (interrupted -> active)
             recover_stale(*, stale_after_s=None) -> [ids]  (call at start-up: active sessions of dead processes ->
@@ -48,6 +49,7 @@ Events:     append(session_id, event, *, turn=None, private=False) -> EventRecor
                   private=True marks the hidden solution work (left out of the student's view).
             append_message(session_id, text, *, role="student"|"tutor"|"system", turn=None) -> EventRecord (kind "message")
             events(session_id, *, since_seq=0, include_private=True) -> [EventRecord] in order
+            recent_events(*, kind, limit=50) -> [EventRecord] newest first over all sessions (e.g. kind="error")
 Learning:   save_solution_key(*, session_id=None, problem_id=None, answer, steps=[{"text","result",...}], verified=False,
                   verification="", source="model", model=None, model_answer=None, reference_answer=None,
                   disagreement=False) -> SolutionKeyRecord; solution_key(*, session_id=None, problem_id=None)

@@ -182,6 +182,24 @@ class SessionsMixin(StoreBase):
             return [to_record(SessionRecord, r) for r in s.scalars(q)]
         return self._read(tx)
 
+    def class_sessions(self, class_id: int, *, limit: int | None = None) -> list[SessionRecord]:
+        """Sessions of every learner enrolled in the class, newest first (the teacher's review list)."""
+        from tutor.store.models import Enrollment
+
+        def tx(s: Session) -> list[SessionRecord]:
+            learners = select(Enrollment.user_id).where(Enrollment.class_id == class_id)
+            q = (select(TutorSession).where(TutorSession.user_id.in_(learners))
+                 .order_by(TutorSession.started_at.desc(), TutorSession.id.desc()).limit(limit))
+            return [to_record(SessionRecord, r) for r in s.scalars(q)]
+        return self._read(tx)
+
+    def recent_events(self, *, kind: str, limit: int = 50) -> list[EventRecord]:
+        """The latest events of one kind over all sessions, newest first (e.g. `error` for the admin page)."""
+        def tx(s: Session) -> list[EventRecord]:
+            q = select(EventRow).where(EventRow.kind == kind).order_by(EventRow.id.desc()).limit(limit)
+            return [to_record(EventRecord, r) for r in s.scalars(q)]
+        return self._read(tx)
+
     def set_progress(self, session_id: int, *, current_step: int | None = None,
                      hint_level: int | None = None) -> SessionRecord:
         """Move to another step (the hint rung goes back to 0 unless given) or set the rung."""
