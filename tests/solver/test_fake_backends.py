@@ -119,3 +119,15 @@ def test_replay_plays_the_recorded_tora_text_without_its_outputs():
     assert gen2.text == "Janet makes $\\boxed{18}$ dollars every day at the farmers' market." and gen2.finish == "eos"
     with pytest.raises(BackendError, match="no recorded trajectory"):
         complete(b, build_prompt("What is the airspeed of an unladen swallow?"))
+
+
+def test_function_replies_are_one_generation_unless_they_hold_a_trajectory():
+    prompt = build_prompt("What is six times seven?")
+    b = ScriptedBackend(default=lambda p: TRAJ)
+    first = complete(b, prompt)[1]
+    assert first.text == "Let me compute.\n```python\nprint(6*7)\n```\n"
+    assert complete(b, prompt + feed_back(first.text, "42"))[1].text == "So the answer is $\\boxed{42}$."
+    # a function that writes one round itself (no complete output block) is used as it is
+    b = ScriptedBackend(default=lambda p: "Again.\n```python\nprint(1)\n```\n```output")
+    first = complete(b, prompt)[1]
+    assert complete(b, prompt + feed_back(first.text, "1"))[1].text == first.text == "Again.\n```python\nprint(1)\n```\n"

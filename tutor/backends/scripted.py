@@ -6,9 +6,11 @@
     backend.enqueue(Failure("Half a rep", BackendError("server went away")))   # dies mid-stream
 
 Queued replies are used first, in order, each for one generation (stop strings cut them as a
-model's would). Otherwise the first rule whose regex matches the prompt answers; a rule's reply
-is a whole trajectory: round k of a turn gets the text after its k-th ```output block, like the
-replay backend. A reply may be a function of the prompt that returns this generation's text.
+model's would). Otherwise the first rule whose regex matches the prompt answers, else `default`.
+A rule's or default's reply may be a function of the prompt. A reply that holds a complete
+```output block is a whole trajectory: round k of a turn gets the text after its k-th output
+block (the round is read from the prompt), like the replay backend; any other reply is the text
+of this one generation.
 `scripted:PATH` reads the same from a JSON file:
 {"responses": ["...", {"text": "...", "error": "message"}], "rules": [{"match": "regex",
 "reply": "...", "times": 1}], "default": "...", "delay_s": 0.0}.
@@ -46,6 +48,11 @@ class Rule:
     times: int | None = None   # None: any number of times
     used: int = 0
     pattern: str = ""
+
+
+def _holds_output_block(text: str) -> bool:
+    i = text.find(OUTPUT_STOP)
+    return i >= 0 and text.find("```", i + len(OUTPUT_STOP)) >= 0
 
 
 class ScriptedBackend:
@@ -119,7 +126,7 @@ class ScriptedBackend:
 
     # --- the Backend protocol -------------------------------------------------------------------
     def _choose(self, prompt: str) -> tuple[Reply, bool]:
-        """(reply, is_trajectory)"""
+        """(reply, may_be_a_trajectory): queued replies are always single generations."""
         with self._lock:
             self.prompts.append(prompt)
             if self._queue:
@@ -141,9 +148,9 @@ class ScriptedBackend:
         elif isinstance(reply, BaseException):
             raise reply
         elif callable(reply):
-            reply, trajectory = reply(prompt), False   # a function writes this one generation
+            reply = reply(prompt)
         text = str(reply)
-        if trajectory:
+        if trajectory and _holds_output_block(text):
             rounds = split_rounds(text)
             try:
                 k = split_prompt(prompt)[1].count(OUTPUT_STOP)
