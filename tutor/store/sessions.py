@@ -9,7 +9,7 @@ import os
 import socket
 from typing import Any, Mapping
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from tutor.events import Event
@@ -75,49 +75,64 @@ def _text_of(data: Mapping[str, Any]) -> str | None:
     return None
 
 
+def _int(data: Mapping[str, Any], key: str, default: int) -> int:
+    value = data.get(key, default)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise BadInput(f"event field {key!r} must be a number")
+    try:
+        return int(value)
+    except ValueError:
+        raise BadInput(f"event field {key!r} must be a number, not {value!r}") from None
+
+
 def insert_event(s: Session, session_id: int, kind: str, data: dict[str, Any], *, turn: int | None = None,
-                 private: bool = False) -> EventRow:
-    """Append one event row (and its typed row for code cells, hints, attempts) in the caller's transaction."""
+                 private: bool = False) -> EventRecord:
+    """Append one event row (and its typed row for code cells, hints, attempts) in the caller's
+    transaction. Core inserts, not ORM units of work: this is the hot path, run under SQLite's write lock."""
     now = utcnow()
+    conn = s.connection()
     # The UPDATE takes the session's row lock (PostgreSQL) or the write lock (SQLite) first, so two
     # writers to one session get consecutive, distinct sequence numbers.
-    seq = s.execute(update(TutorSession).where(TutorSession.id == session_id)
-                    .values(event_count=TutorSession.event_count + 1, last_activity_at=now)
-                    .returning(TutorSession.event_count)).scalar()
+    seq = conn.execute(update(TutorSession.__table__).where(TutorSession.__table__.c.id == session_id)
+                       .values(event_count=TutorSession.__table__.c.event_count + 1, last_activity_at=now)
+                       .returning(TutorSession.__table__.c.event_count)).scalar()
     if seq is None:
         raise NotFound(f"no session with id {session_id}")
     data = {**data, "kind": data.get("kind", kind)}
-    row = EventRow(session_id=session_id, seq=seq, kind=kind, at=now, turn=turn, round=_num(data, "round", int),
-                   text=_text_of(data), tokens_in=_num(data, "tokens_in", int), tokens_out=_num(data, "tokens_out", int),
-                   seconds=_num(data, "seconds", float) if "seconds" in data else _num(data, "duration_s", float),
-                   private=private, data=data)
-    s.add(row)
-    s.flush()
+    values = dict(session_id=session_id, seq=seq, kind=kind, at=now, turn=turn, round=_num(data, "round", int),
+                  text=_text_of(data), tokens_in=_num(data, "tokens_in", int), tokens_out=_num(data, "tokens_out", int),
+                  seconds=_num(data, "seconds", float) if "seconds" in data else _num(data, "duration_s", float),
+                  private=private, data=data)
+    typed: tuple[Any, dict[str, Any]] | None = None
     if kind in CODE_KINDS:
-        err = data.get("error") or {}
-        s.add(CodeCell(event_id=row.id, session_id=session_id, round=row.round, code=str(data.get("code", "")),
-                       stdout=str(data.get("stdout", "")), stderr=str(data.get("stderr", "")),
-                       error_type=err.get("type") if isinstance(err, dict) else None,
-                       error_message=err.get("message") if isinstance(err, dict) else None,
-                       traceback=err.get("traceback") if isinstance(err, dict) else None,
-                       timed_out=bool(data.get("timed_out")), restarted=bool(data.get("restarted")),
-                       duration_s=float(data.get("duration_s") or 0.0), observation=str(data.get("observation", "")),
-                       private=private))
+        err = data.get("error") if isinstance(data.get("error"), dict) else {}
+        typed = (CodeCell, dict(session_id=session_id, round=values["round"], code=str(data.get("code", "")),
+                                stdout=str(data.get("stdout", "")), stderr=str(data.get("stderr", "")),
+                                error_type=err.get("type"), error_message=err.get("message"),
+                                traceback=err.get("traceback"), timed_out=bool(data.get("timed_out")),
+                                restarted=bool(data.get("restarted")), duration_s=float(data.get("duration_s") or 0.0),
+                                observation=str(data.get("observation", "")), private=private))
     elif kind in HINT_KINDS:
-        step, level = int(data.get("step", 0)), int(data.get("level", 0))
-        s.add(HintShown(session_id=session_id, event_id=row.id, step=step, level=level, text=str(data.get("text", "")),
-                        guard=str(data.get("guard") or "passed")[:32], shown_at=now))
-        s.execute(update(TutorSession).where(TutorSession.id == session_id).values(current_step=step, hint_level=level))
+        step, level = _int(data, "step", 0), _int(data, "level", 0)
+        typed = (HintShown, dict(session_id=session_id, step=step, level=level, text=str(data.get("text", "")),
+                                 guard=str(data.get("guard") or "passed")[:32], shown_at=now))
     elif kind in ATTEMPT_KINDS:
         attempt_kind = data.get("attempt_kind") or data.get("kind")
-        attempt_kind = attempt_kind if attempt_kind in ("answer", "step") else "answer"
-        typed = data.get("input", data.get("text", ""))
         fb_line = data.get("first_bad_line")
-        s.add(Attempt(session_id=session_id, event_id=row.id, kind=attempt_kind, step=_num(data, "step", int),
-                      input=str(typed), verdict=str(data.get("verdict", ""))[:32], feedback=str(data.get("feedback") or ""),
-                      first_bad_line=fb_line if isinstance(fb_line, int) else None, at=now))
-    s.flush()
-    return row
+        typed = (Attempt, dict(session_id=session_id, kind=attempt_kind if attempt_kind in ("answer", "step") else "answer",
+                               step=_num(data, "step", int), input=str(data.get("input", data.get("text", ""))),
+                               verdict=str(data.get("verdict", ""))[:32], feedback=str(data.get("feedback") or ""),
+                               first_bad_line=fb_line if isinstance(fb_line, int) else None, at=now))
+    event_id = conn.execute(insert(EventRow.__table__).values(**values).returning(EventRow.__table__.c.id)).scalar_one()
+    if typed is not None:
+        model, row = typed
+        conn.execute(insert(model.__table__).values(event_id=event_id, **row))
+        if model is HintShown:
+            conn.execute(update(TutorSession.__table__).where(TutorSession.__table__.c.id == session_id)
+                         .values(current_step=row["step"], hint_level=row["level"]))
+    return EventRecord(id=event_id, **values)
 
 
 def _pid_alive(pid: int) -> bool:
@@ -311,8 +326,7 @@ class SessionsMixin(StoreBase):
         if not isinstance(event, Mapping) and "kind" in {f.name for f in dataclasses.fields(event)}:  # type: ignore[arg-type]
             data["attempt_kind"] = data["kind"]  # the event's own field named `kind` (answer | step)
         data["kind"] = kind
-        return self._write(lambda s: to_record(EventRecord, insert_event(s, session_id, kind, data, turn=turn,
-                                                                         private=private)))
+        return self._write(lambda s: insert_event(s, session_id, kind, data, turn=turn, private=private))
 
     def append_message(self, session_id: int, text: str, *, role: str = "student",
                        turn: int | None = None) -> EventRecord:
