@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 _HEADER = struct.Struct(">I")
 _READY = "ready"
 # Functions warmed up at worker start, so the first real call does not pay for SymPy's caches.
-_WARMUP = ("tutor.grader:_warm_up",)
+_WARMUP = ("tutor.grader:_warm_up", "tutor.steps:_warm_up")
 
 
 class WorkerError(Exception):

@@ -107,6 +107,11 @@ _OPS = {"=": sympy.Eq, "!=": sympy.Ne, "<": sympy.Lt, "<=": sympy.Le, ">": sympy
 _FLIP = {"<": ">", ">": "<", "<=": ">=", ">=": "<="}
 
 
+def _warm_up() -> None:
+    _check("x = 2", "x^2 - 4 = 0", None)
+    _check("x > -3", "-2x < 6", None)
+
+
 def _check(line: str, previous: str | None, problem: str | None) -> tuple[str, str]:
     text = line.strip()
     continuation = text.startswith("=") and not text.startswith("==")
