@@ -260,3 +260,20 @@ def test_class_sessions_and_recent_errors(store):
     errors = store.recent_events(kind="error")
     assert [(e.session_id, e.data["code"], e.text) for e in errors] == [
         (sb.id, "backend_unavailable", "Model server down"), (s1.id, "sandbox_busy", "All kernels are busy")]
+
+
+def test_nul_and_lone_surrogates_are_stored_not_refused(store):
+    """PostgreSQL refuses NUL in text and UTF-8 cannot hold a lone surrogate: a kernel printing bytes or
+    a pasted question must not lose the event."""
+    u = store.create_user("n", "student")
+    s = store.create_session(u.id, question="odd \x00 question \ud800")
+    assert store.get_problem(s.problem_id).text == "odd \ufffd question \ufffd"
+    store.append(s.id, CodeOutput(code="print(b'\\0')", stdout="a\x00b", stderr="", error=None, timed_out=False,
+                                  restarted=False, duration_s=0.0, observation="a\x00b"))
+    store.append_message(s.id, "hi \udc80")
+    store.record_attempt(s.id, kind="answer", input="2\x00", verdict="incorrect")
+    (cell,) = store.code_cells(s.id)
+    assert cell.stdout == "a\ufffdb"
+    events = store.events(s.id)
+    assert events[0].data["stdout"] == "a\ufffdb" and events[1].text == "hi \ufffd"
+    assert store.attempts(s.id)[0].input == "2\ufffd"

@@ -7,6 +7,7 @@ these classes and the migrations agree. Times are stored as naive UTC and come b
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from sqlalchemy import (JSON, Boolean, CheckConstraint, DateTime, Float, ForeignKey, Index, Integer, MetaData,
@@ -51,6 +52,30 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         return None if value is None else value.replace(tzinfo=dt.timezone.utc)
 
 
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def clean_text(value: str) -> str:
+    """PostgreSQL text cannot hold NUL and no UTF-8 can hold a lone surrogate: such characters (from a
+    kernel's output, a pasted question) become U+FFFD instead of failing the write."""
+    if "\x00" in value:
+        value = value.replace("\x00", "\ufffd")
+    return _SURROGATES.sub("\ufffd", value)
+
+
+class CleanText(TypeDecorator[str]):
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Any) -> str | None:
+        return clean_text(value) if isinstance(value, str) else value
+
+
+class CleanString(CleanText):
+    impl = String  # type: ignore[assignment]
+    cache_ok = True
+
+
 def _in(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
@@ -65,10 +90,10 @@ class User(Base):
     __tablename__ = "users"
     __table_args__ = (CheckConstraint(_in("role", ROLES), name="role"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String(64), unique=True)
-    display_name: Mapped[str] = mapped_column(String(128), default="")
-    role: Mapped[str] = mapped_column(String(16))
-    password_hash: Mapped[str | None] = mapped_column(String(256))
+    name: Mapped[str] = mapped_column(CleanString(64), unique=True)
+    display_name: Mapped[str] = mapped_column(CleanString(128), default="")
+    role: Mapped[str] = mapped_column(CleanString(16))
+    password_hash: Mapped[str | None] = mapped_column(CleanString(256))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_seen_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
@@ -81,7 +106,7 @@ class User(Base):
 class Class(Base):
     __tablename__ = "classes"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String(128), unique=True)
+    name: Mapped[str] = mapped_column(CleanString(128), unique=True)
     allow_solve_mode: Mapped[bool] = mapped_column(Boolean, default=False)
     allow_hint_skip: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -105,7 +130,7 @@ class Enrollment(Base):
 class ProblemSet(Base):
     __tablename__ = "problem_sets"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    title: Mapped[str] = mapped_column(String(256))
+    title: Mapped[str] = mapped_column(CleanString(256))
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -114,10 +139,10 @@ class Problem(Base):
     __tablename__ = "problems"
     __table_args__ = (CheckConstraint(_in("source", PROBLEM_SOURCES), name="source"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    text: Mapped[str] = mapped_column(Text)
-    source: Mapped[str] = mapped_column(String(16))
-    source_ref: Mapped[str | None] = mapped_column(String(256))  # dataset file and row, for dataset problems
-    reference_answer: Mapped[str | None] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(CleanText)
+    source: Mapped[str] = mapped_column(CleanString(16))
+    source_ref: Mapped[str | None] = mapped_column(CleanString(256))  # dataset file and row, for dataset problems
+    reference_answer: Mapped[str | None] = mapped_column(CleanText)
     reference_set_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     skills: Mapped[list[str]] = mapped_column(JSON, default=list)
     problem_set_id: Mapped[int | None] = mapped_column(ForeignKey("problem_sets.id", ondelete="SET NULL"), index=True)
@@ -150,18 +175,18 @@ class TutorSession(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     problem_id: Mapped[int | None] = mapped_column(ForeignKey("problems.id", ondelete="SET NULL"), index=True)
     class_id: Mapped[int | None] = mapped_column(ForeignKey("classes.id", ondelete="SET NULL"), index=True)
-    mode: Mapped[str] = mapped_column(String(16))
-    status: Mapped[str] = mapped_column(String(16), default="active")
+    mode: Mapped[str] = mapped_column(CleanString(16))
+    status: Mapped[str] = mapped_column(CleanString(16), default="active")
     started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     last_activity_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
-    owner: Mapped[str | None] = mapped_column(String(128))  # the process that holds it while active
+    owner: Mapped[str | None] = mapped_column(CleanString(128))  # the process that holds it while active
     current_step: Mapped[int] = mapped_column(Integer, default=0)
     hint_level: Mapped[int] = mapped_column(Integer, default=0)  # rung last shown on the current step
     solved: Mapped[bool] = mapped_column(Boolean, default=False)
-    final_answer: Mapped[str | None] = mapped_column(Text)       # the learner's accepted answer
+    final_answer: Mapped[str | None] = mapped_column(CleanText)       # the learner's accepted answer
     event_count: Mapped[int] = mapped_column(Integer, default=0)  # last event seq; bumped under the row lock
-    title: Mapped[str] = mapped_column(String(256), default="")
+    title: Mapped[str] = mapped_column(CleanString(256), default="")
 
 
 class EventRow(Base):
@@ -172,11 +197,11 @@ class EventRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     session_id: Mapped[int] = mapped_column(ForeignKey("tutor_sessions.id", ondelete="CASCADE"))
     seq: Mapped[int] = mapped_column(Integer)
-    kind: Mapped[str] = mapped_column(String(32), index=True)
+    kind: Mapped[str] = mapped_column(CleanString(32), index=True)
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     turn: Mapped[int | None] = mapped_column(Integer)
     round: Mapped[int | None] = mapped_column(Integer)
-    text: Mapped[str | None] = mapped_column(Text)
+    text: Mapped[str | None] = mapped_column(CleanText)
     tokens_in: Mapped[int | None] = mapped_column(Integer)
     tokens_out: Mapped[int | None] = mapped_column(Integer)
     seconds: Mapped[float | None] = mapped_column(Float)
@@ -190,16 +215,16 @@ class CodeCell(Base):
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), unique=True)
     session_id: Mapped[int] = mapped_column(ForeignKey("tutor_sessions.id", ondelete="CASCADE"), index=True)
     round: Mapped[int | None] = mapped_column(Integer)
-    code: Mapped[str] = mapped_column(Text)
-    stdout: Mapped[str] = mapped_column(Text, default="")
-    stderr: Mapped[str] = mapped_column(Text, default="")
-    error_type: Mapped[str | None] = mapped_column(String(128))
-    error_message: Mapped[str | None] = mapped_column(Text)
-    traceback: Mapped[str | None] = mapped_column(Text)
+    code: Mapped[str] = mapped_column(CleanText)
+    stdout: Mapped[str] = mapped_column(CleanText, default="")
+    stderr: Mapped[str] = mapped_column(CleanText, default="")
+    error_type: Mapped[str | None] = mapped_column(CleanString(128))
+    error_message: Mapped[str | None] = mapped_column(CleanText)
+    traceback: Mapped[str | None] = mapped_column(CleanText)
     timed_out: Mapped[bool] = mapped_column(Boolean, default=False)
     restarted: Mapped[bool] = mapped_column(Boolean, default=False)
     duration_s: Mapped[float] = mapped_column(Float, default=0.0)
-    observation: Mapped[str] = mapped_column(Text, default="")
+    observation: Mapped[str] = mapped_column(CleanText, default="")
     private: Mapped[bool] = mapped_column(Boolean, default=False)  # ran while solving the hidden key
 
 
@@ -208,14 +233,14 @@ class SolutionKey(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     session_id: Mapped[int | None] = mapped_column(ForeignKey("tutor_sessions.id", ondelete="CASCADE"), index=True)
     problem_id: Mapped[int | None] = mapped_column(ForeignKey("problems.id", ondelete="CASCADE"), index=True)
-    answer: Mapped[str | None] = mapped_column(Text)
+    answer: Mapped[str | None] = mapped_column(CleanText)
     steps: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)  # [{"text", "result", ...}]
     verified: Mapped[bool] = mapped_column(Boolean, default=False)          # confirmed by executed code
-    verification: Mapped[str] = mapped_column(Text, default="")             # the evidence (code and output)
-    source: Mapped[str] = mapped_column(String(32), default="model")        # model | reference | none
-    model: Mapped[str | None] = mapped_column(String(256))
-    model_answer: Mapped[str | None] = mapped_column(Text)
-    reference_answer: Mapped[str | None] = mapped_column(Text)
+    verification: Mapped[str] = mapped_column(CleanText, default="")             # the evidence (code and output)
+    source: Mapped[str] = mapped_column(CleanString(32), default="model")        # model | reference | none
+    model: Mapped[str | None] = mapped_column(CleanString(256))
+    model_answer: Mapped[str | None] = mapped_column(CleanText)
+    reference_answer: Mapped[str | None] = mapped_column(CleanText)
     disagreement: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -227,8 +252,8 @@ class HintShown(Base):
     event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), unique=True)
     step: Mapped[int] = mapped_column(Integer)
     level: Mapped[int] = mapped_column(Integer)
-    text: Mapped[str] = mapped_column(Text)
-    guard: Mapped[str] = mapped_column(String(32), default="passed")  # passed | regenerated | fallback
+    text: Mapped[str] = mapped_column(CleanText)
+    guard: Mapped[str] = mapped_column(CleanString(32), default="passed")  # passed | regenerated | fallback
     shown_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -238,11 +263,11 @@ class Attempt(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     session_id: Mapped[int] = mapped_column(ForeignKey("tutor_sessions.id", ondelete="CASCADE"), index=True)
     event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), unique=True)
-    kind: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(CleanString(16))
     step: Mapped[int | None] = mapped_column(Integer)
-    input: Mapped[str] = mapped_column(Text)            # as typed
-    verdict: Mapped[str] = mapped_column(String(32))    # correct | incorrect | valid | invalid | unreadable
-    feedback: Mapped[str] = mapped_column(Text, default="")
+    input: Mapped[str] = mapped_column(CleanText)            # as typed
+    verdict: Mapped[str] = mapped_column(CleanString(32))    # correct | incorrect | valid | invalid | unreadable
+    feedback: Mapped[str] = mapped_column(CleanText, default="")
     first_bad_line: Mapped[int | None] = mapped_column(Integer)
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -254,7 +279,7 @@ class Mastery(Base):
     __table_args__ = (UniqueConstraint("user_id", "skill", name="uq_mastery_user_skill"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    skill: Mapped[str] = mapped_column(String(128))
+    skill: Mapped[str] = mapped_column(CleanString(128))
     p_init: Mapped[float] = mapped_column(Float)
     p_learn: Mapped[float] = mapped_column(Float)
     p_guess: Mapped[float] = mapped_column(Float)
@@ -271,7 +296,7 @@ class MasteryUpdate(Base):
     p_before: Mapped[float] = mapped_column(Float)
     p_after: Mapped[float] = mapped_column(Float)
     correct: Mapped[bool] = mapped_column(Boolean)
-    cause: Mapped[str] = mapped_column(String(32))  # attempt | hint | step | manual
+    cause: Mapped[str] = mapped_column(CleanString(32))  # attempt | hint | step | manual
     session_id: Mapped[int | None] = mapped_column(ForeignKey("tutor_sessions.id", ondelete="CASCADE"), index=True)
     attempt_id: Mapped[int | None] = mapped_column(ForeignKey("attempts.id", ondelete="CASCADE"))
     hint_id: Mapped[int | None] = mapped_column(ForeignKey("hints.id", ondelete="CASCADE"))
@@ -283,14 +308,14 @@ class Flag(Base):
     __table_args__ = (CheckConstraint(_in("source", FLAG_SOURCES), name="source"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     session_id: Mapped[int] = mapped_column(ForeignKey("tutor_sessions.id", ondelete="CASCADE"), index=True)
-    source: Mapped[str] = mapped_column(String(16))
-    reason: Mapped[str] = mapped_column(String(64))  # e.g. note, sandbox_kill, hint_replaced, key_disagreement, interrupted
-    note: Mapped[str] = mapped_column(Text, default="")
+    source: Mapped[str] = mapped_column(CleanString(16))
+    reason: Mapped[str] = mapped_column(CleanString(64))  # e.g. note, sandbox_kill, hint_replaced, key_disagreement, interrupted
+    note: Mapped[str] = mapped_column(CleanText, default="")
     raised_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     resolved_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    resolution: Mapped[str | None] = mapped_column(Text)
+    resolution: Mapped[str | None] = mapped_column(CleanText)
 
 
 class AuditEntry(Base):
@@ -298,9 +323,9 @@ class AuditEntry(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    actor_name: Mapped[str] = mapped_column(String(64), default="")   # kept when the actor is deleted
-    action: Mapped[str] = mapped_column(String(64))                   # e.g. user.create, class.enroll, flag.raise
-    target_type: Mapped[str | None] = mapped_column(String(32))
+    actor_name: Mapped[str] = mapped_column(CleanString(64), default="")   # kept when the actor is deleted
+    action: Mapped[str] = mapped_column(CleanString(64))                   # e.g. user.create, class.enroll, flag.raise
+    target_type: Mapped[str | None] = mapped_column(CleanString(32))
     target_id: Mapped[int | None] = mapped_column(Integer)
-    target_label: Mapped[str] = mapped_column(String(256), default="")
+    target_label: Mapped[str] = mapped_column(CleanString(256), default="")
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

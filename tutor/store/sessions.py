@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 from tutor.events import Event
 from tutor.store.base import StoreBase, utcnow
 from tutor.store.errors import BadInput, NotFound
-from tutor.store.models import MODES, STATUSES, Attempt, CodeCell, EventRow, Flag, HintShown, Problem, TutorSession
+from tutor.store.models import (MODES, STATUSES, Attempt, CodeCell, EventRow, Flag, HintShown, Problem, TutorSession,
+                                clean_text)
 from tutor.store.problems import new_problem
 from tutor.store.records import EventRecord, SessionRecord, to_record
 
@@ -60,7 +61,17 @@ def event_data(event: Any) -> dict[str, Any]:
         raw = dataclasses.asdict(event)
     else:
         raise BadInput(f"cannot store {type(event).__name__}: append a tutor.events.Event or a dict with a kind")
-    return json.loads(json.dumps(raw, default=str))
+    return _clean(json.loads(json.dumps(raw, default=str)))
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, dict):
+        return {clean_text(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    return value
 
 
 def _num(data: Mapping[str, Any], key: str, typ: type) -> Any:
