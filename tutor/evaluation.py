@@ -2,21 +2,23 @@
 kernel, grade with tutor.grader, and report accuracy (overall, per MATH subject and level),
 throughput and code-run statistics.
 
-Each problem gets a kernel of its own (acquired, then released), as each evaluation sample gets a
-clean interpreter in DeepSeekMath's and ToRA's harnesses. Results are handed to `on_result` as they
+Each problem starts from a clean interpreter, as in DeepSeekMath's and ToRA's harnesses: by default
+each worker keeps one kernel and wipes it between problems; `kernel_per_problem` starts a fresh one
+for every problem (stricter, and ~1 s of kernel start-up each). Results are handed to `on_result` as they
 finish, so an interrupted run keeps what it did.
 """
 
 from __future__ import annotations
 
 import collections
+import contextlib
 import json
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 from tutor.backends.replay import ReplayBackend
 from tutor.errors import BadInput
@@ -128,18 +130,77 @@ def recorded_outputs(text: str) -> list[str]:
 
 
 # --- running --------------------------------------------------------------------------------------
-def solve_one(problem: Problem, backend: Any, pool: Any, settings: Any, *, mode: str = "tir",
+RESET_CELL = "%reset -f"
+
+
+class Kernels:
+    """Hands each problem a clean kernel: a fresh one per problem (strict), or one per worker thread
+    whose namespace is wiped (`%reset -f`) between problems (no kernel start-up per problem)."""
+
+    def __init__(self, pool: Any, *, per_problem: bool = False, timeout: float | None = None):
+        self.pool, self.per_problem, self.timeout = pool, per_problem, timeout
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._keys: set[str] = set()
+
+    def _new(self) -> tuple[str, Any]:
+        key = f"eval-{uuid.uuid4().hex[:12]}"
+        session = self.pool.acquire(key)
+        with self._lock:
+            self._keys.add(key)
+        return key, session
+
+    def _drop(self, key: str) -> None:
+        with self._lock:
+            self._keys.discard(key)
+        self.pool.release(key)
+
+    @contextlib.contextmanager
+    def session(self) -> Iterator[Any]:
+        if self.per_problem:
+            key, session = self._new()
+            try:
+                yield session
+            finally:
+                self._drop(key)
+            return
+        held = getattr(self._local, "held", None)
+        if held is not None:
+            try:
+                wiped = held[1].run(RESET_CELL, timeout=self.timeout)
+                ok = wiped.error is None and not wiped.timed_out
+            except Exception:
+                ok = False
+            if not ok:                 # the kernel is in a bad way: start this worker a new one
+                self._drop(held[0])
+                held = None
+        if held is None:
+            held = self._local.held = self._new()
+        try:
+            yield held[1]
+        except BaseException:
+            self._local.held = None
+            self._drop(held[0])
+            raise
+
+    def close(self) -> None:
+        with self._lock:
+            keys = list(self._keys)
+        for key in keys:
+            self._drop(key)
+
+
+def solve_one(problem: Problem, backend: Any, kernels: Kernels | None, settings: Any, *, mode: str = "tir",
               grade_timeout: float | None = None) -> ProblemResult:
     from tutor.grader import grade
-    key = f"eval-{problem.idx}-{uuid.uuid4().hex[:8]}"
     outputs: list[str] = []
     answer = source = error = None
     done: Done | None = None
-    runner = None
-    try:
-        if mode == "tir" and pool is not None:
+    with contextlib.ExitStack() as stack:
+        runner = None
+        if mode == "tir" and kernels is not None:
             try:
-                runner = pool.acquire(key)
+                runner = stack.enter_context(kernels.session())
             except Exception as exc:
                 error = f"sandbox: {exc}"
         if error is None:
@@ -152,9 +213,6 @@ def solve_one(problem: Problem, backend: Any, pool: Any, settings: Any, *, mode:
                     error = f"{event.code}: {event.message}"
                 elif isinstance(event, Done):
                     done = event
-    finally:
-        if runner is not None:
-            pool.release(key)
     verdict = grade(problem.reference, answer, timeout=grade_timeout) if answer is not None else None
     extra = done.extra if done else {}
     rec = None
@@ -176,35 +234,42 @@ def solve_one(problem: Problem, backend: Any, pool: Any, settings: Any, *, mode:
 
 
 def evaluate(problems: Iterable[Problem], backend: Any, pool: Any, settings: Any, *, concurrency: int = 1,
-             mode: str = "tir", on_result: Callable[[ProblemResult], None] | None = None,
+             mode: str = "tir", kernel_per_problem: bool = False,
+             on_result: Callable[[ProblemResult], None] | None = None,
              stop: threading.Event | None = None) -> list[ProblemResult]:
     """Solve every problem (`concurrency` at a time); results come back in dataset order."""
     problems = list(problems)
     results: list[ProblemResult] = []
-    with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="eval") as ex:
-        futures = {ex.submit(_guarded, p, backend, pool, settings, mode, stop): p for p in problems}
-        try:
-            for fut in as_completed(futures):
-                result = fut.result()
-                if result is None:
-                    continue
-                results.append(result)
-                if on_result is not None:
-                    on_result(result)
-        except BaseException:
-            if stop is not None:
-                stop.set()
-            for f in futures:
-                f.cancel()
-            raise
+    kernels = Kernels(pool, per_problem=kernel_per_problem,
+                      timeout=getattr(getattr(settings, "sandbox", None), "cell_timeout_s", None)) if pool else None
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="eval") as ex:
+            futures = {ex.submit(_guarded, p, backend, kernels, settings, mode, stop): p for p in problems}
+            try:
+                for fut in as_completed(futures):
+                    result = fut.result()
+                    if result is None:
+                        continue
+                    results.append(result)
+                    if on_result is not None:
+                        on_result(result)
+            except BaseException:
+                if stop is not None:
+                    stop.set()
+                for f in futures:
+                    f.cancel()
+                raise
+    finally:
+        if kernels is not None:
+            kernels.close()
     results.sort(key=lambda r: r.idx)
     return results
 
 
-def _guarded(problem, backend, pool, settings, mode, stop) -> ProblemResult | None:
+def _guarded(problem, backend, kernels, settings, mode, stop) -> ProblemResult | None:
     if stop is not None and stop.is_set():
         return None
-    return solve_one(problem, backend, pool, settings, mode=mode)
+    return solve_one(problem, backend, kernels, settings, mode=mode)
 
 
 # --- the report ------------------------------------------------------------------------------------

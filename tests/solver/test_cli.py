@@ -87,3 +87,20 @@ def test_eval_reports_math_subjects_and_levels(tmp_path, script):
     bad.write_text('{"text": "hello"}\n')
     result = CliRunner().invoke(main, ["eval", "--dataset", str(bad), "--backend", f"scripted:{script}"])
     assert result.exit_code != 0 and "bad.jsonl:1" in result.output
+
+
+@pytest.mark.parametrize("flag", [[], ["--kernel-per-problem"]])
+def test_eval_never_leaks_state_between_problems(tmp_path, flag):
+    data = tmp_path / "gsm.jsonl"
+    data.write_text("\n".join(json.dumps({"question": q, "answer": "#### 1"}) for q in ("Set it.", "Read it.")) + "\n")
+    script = tmp_path / "s.json"
+    script.write_text(json.dumps({"rules": [
+        {"match": "Set it", "reply": "```python\nsecret = 1\nprint(secret)\n```\n```output\n1\n```\n\\boxed{1}"},
+        {"match": "Read it", "reply": "```python\nprint(secret)\n```\n```output\n1\n```\n\\boxed{1}"}]}))
+    out = tmp_path / "r.jsonl"
+    result = CliRunner().invoke(main, ["eval", "--dataset", str(data), "--backend", f"scripted:{script}",
+                                       "--out", str(out), *flag])
+    assert result.exit_code == 0, result.output
+    rows = {r["question"]: r for r in map(json.loads, out.read_text().splitlines())}
+    assert rows["Set it."]["outputs"] == ["1"]
+    assert rows["Read it."]["outputs"] == ["Runtime errors: NameError: name 'secret' is not defined"]

@@ -47,6 +47,24 @@ def _kernel_pool(settings: Any, kernels: int) -> Iterator[Any]:
         pool.close()
 
 
+@contextlib.contextmanager
+def _interrupt_on_sigterm() -> Iterator[None]:
+    """SIGTERM stops a run like Ctrl-C does: results so far are kept and every kernel is killed."""
+    import signal
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:          # not the main thread (e.g. called from a test runner thread)
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def register(main: click.Group) -> None:
     @main.command("solve")
     @click.argument("question")
@@ -111,9 +129,11 @@ def register(main: click.Group) -> None:
     @click.option("--mode", type=click.Choice(["tir", "cot"]), default="tir", show_default=True)
     @click.option("--out", type=click.Path(dir_okay=False), default=None,
                   help="Results JSONL, one line per problem (default: DATA_DIR/eval/<dataset>-<time>.jsonl).")
+    @click.option("--kernel-per-problem", is_flag=True,
+                  help="Start a fresh kernel for every problem (default: one per worker, wiped between problems).")
     @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
     def eval_cmd(dataset: str, limit: int | None, concurrency: int, backend_spec: str | None, mode: str,
-                 out: str | None, as_json: bool) -> None:
+                 out: str | None, kernel_per_problem: bool, as_json: bool) -> None:
         """Solve a benchmark and report accuracy (overall, per MATH subject and level), tokens/s, code runs."""
         from tqdm import tqdm
 
@@ -142,8 +162,9 @@ def register(main: click.Group) -> None:
                     bar.update(1)
                     bar.set_postfix(acc=f"{100.0 * sum(r.correct for r in results) / len(results):.1f}%")
 
-                evaluate(problems, backend, pool, settings, concurrency=concurrency, mode=mode,
-                         on_result=on_result, stop=stop)
+                with _interrupt_on_sigterm():
+                    evaluate(problems, backend, pool, settings, concurrency=concurrency, mode=mode,
+                             kernel_per_problem=kernel_per_problem, on_result=on_result, stop=stop)
         except KeyboardInterrupt:
             stop.set()
             click.echo(f"\ninterrupted: {len(results)} results kept in {out_path}", err=True)
