@@ -457,7 +457,7 @@ def _digits(expr: Basic, depth: int = 0) -> float:
 # --- finding math in prose ----------------------------------------------------------------------
 _LATEX_SPAN_RE = re.compile(r"\$\$(.+?)\$\$|\$(.+?)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]", re.DOTALL)
 _PLAIN_RUN_RE = re.compile(
-    r"(?:\b[A-Za-z]\s*(?:=|<=|>=|<|>)\s*)?[-(\u221a]*(?:\d|\u03c0|sqrt)[\d\s+\-*/^().,\u221a\u03c0=a-z]*")
+    r"(?:\b[A-Za-z]\s*(?:=|<=|>=|<|>)\s*)?[-(\u221a]*(?:\d|\u03c0|sqrt|\b[a-z]\b)[\d\s+\-*/^().,\u221a\u03c0=a-z]*")
 _LIST_MARKER_RE = re.compile(r"(?im)(?:^\s*\d+[.):]\s)|\b(?:step|part|rung|level|hint)\s+\d+\b")
 
 

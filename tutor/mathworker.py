@@ -154,6 +154,11 @@ class MathWorkerPool:
         except (OSError, EOFError, pickle.PickleError) as exc:
             self._discard(worker)
             raise WorkerUnavailable(f"the math worker failed: {exc}") from None
+        except BaseException:
+            # interrupted mid-call (KeyboardInterrupt, a cancelled thread): the worker may still be
+            # busy with our request, so it cannot go back to the idle queue
+            self._discard(worker)
+            raise
         self._idle.put(worker)
         if status == "ok":
             return payload

@@ -112,8 +112,14 @@ def _warm_up() -> None:
     _check("x > -3", "-2x < 6", None)
 
 
+_CONNECTIVE_RE = re.compile(
+    r"^\s*(?:=>|->|\u21d2|\u2192|\u2234|\\Rightarrow|\\implies|\\Longrightarrow|\\therefore|"
+    r"(?:so|then|therefore|thus|hence)\b,?)\s*", re.IGNORECASE)
+
+
 def _check(line: str, previous: str | None, problem: str | None) -> tuple[str, str]:
-    text = line.strip()
+    text = _CONNECTIVE_RE.sub("", line.replace("&", " ")).strip()
+    previous = _CONNECTIVE_RE.sub("", previous.replace("&", " ")).strip() if previous else previous
     continuation = text.startswith("=") and not text.startswith("==")
     try:
         cur = mathtext.read_math(text.lstrip("=").strip() if continuation else text)

@@ -153,3 +153,17 @@ def test_cli_grade_json_and_exit_codes():
     assert plain.returncode == 0 and plain.stdout.startswith("equivalent:")
     missing = _cli("grade", "0.5")
     assert missing.returncode != 0 and "reference" in missing.stderr.lower()
+
+
+def test_mentions_value_fails_safe_when_the_check_times_out():
+    """A hint whose math cannot be checked in time counts as leaking (the guard then replaces it)."""
+    hint = f"Compare {SLOW_ANSWER} with what you have."
+    assert mentions_value(hint, SLOW_REFERENCE, timeout=0.5) is True
+    assert mentions_value("Nothing to see here.", "5", timeout=10) is False
+
+
+def test_workers_run_only_tutor_functions():
+    from tutor.mathworker import get_pool
+
+    with pytest.raises(ValueError):
+        get_pool().call("os:system", "true", timeout=5)

@@ -130,3 +130,10 @@ def test_cli_check_step():
     assert several.returncode == 0 and data["first_bad_line"] == 1 and data["verdict"] == "invalid"
     text = _cli("check-step", "--previous", "2x = 10", "x = 5")
     assert text.returncode == 0 and text.stdout.startswith("valid:")
+
+
+@pytest.mark.parametrize("line, previous", [
+    (r"\Rightarrow x = 2", "2x = 4"), ("so x = 2", "2x = 4"), (r"x &= 2", r"2x &= 4"), ("therefore x = 12", "x/3 = 4"),
+])
+def test_connectives_and_alignment_marks_are_ignored(line, previous):
+    assert check_step(line, previous, timeout=10).verdict == "valid"
