@@ -7,6 +7,7 @@ operations exist on the command line (`mathtutor user ...`, `mathtutor class ...
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Callable
 
 import gradio as gr
@@ -97,12 +98,12 @@ def build(ctx: AppContext) -> gr.Blocks:
         lists = [users, pick_user, classes, class_teachers, pick_class, add_teachers, enroll_students, audit]
 
         def guarded(fn: Callable[..., dict[Any, Any]]) -> Callable[..., dict[Any, Any]]:
+            @functools.wraps(fn)  # Gradio reads the signature to pass gr.Request / gr.SelectData
             def run(*args: Any) -> dict[Any, Any]:
                 try:
                     return fn(*args)
                 except TutorError as exc:
                     return {notice: notice_for(exc)}
-            run.__name__ = fn.__name__
             return run
 
         def refreshed(message: str = "") -> dict[Any, Any]:

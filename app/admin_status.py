@@ -39,6 +39,7 @@ class StatusReport:
     store: dict[str, Any]
     traffic: dict[str, Any]
     errors: list[tuple[str, int]] = field(default_factory=list)   # (code, count in the window)
+    recent_errors: list[tuple[str, int, str, str]] = field(default_factory=list)  # (when, session, code, message)
 
 
 def _sample(metrics: Any) -> Snapshot:
@@ -96,7 +97,16 @@ class StatusBoard:
                          if v - base.errors.get(code, 0.0) > 0), key=lambda t: -t[1])
         kills = {reason: int(v - base.kills.get(reason, 0.0)) for reason, v in now.kills.items()}
         return StatusReport(backend=self._backend(), sandbox=self._sandbox(kills), store=self._store(),
-                            traffic=traffic, errors=errors)
+                            traffic=traffic, errors=errors, recent_errors=self._recent_errors())
+
+    def _recent_errors(self, limit: int = 10) -> list[tuple[str, int, str, str]]:
+        """Errors users were shown, from the store: every app replica's, not just this process's."""
+        try:
+            events = self.ctx.store.recent_events(kind="error", limit=limit)
+        except Exception:  # noqa: BLE001 - the store's own state is reported above
+            return []
+        return [(f"{e.at:%Y-%m-%d %H:%M:%S}", e.session_id, str(e.data.get("code", "")), str(e.data.get("message", "")))
+                for e in events]
 
     def _backend(self) -> dict[str, Any]:
         settings, service = self.ctx.settings, self.ctx.service
@@ -154,6 +164,10 @@ def status_markdown(r: StatusReport) -> str:
               f"- **database:** {v(st.get('dialect'))} `{v(st.get('url'))}` · **ok:** {'yes' if st.get('ok') else 'no'}",
               f"- **migration:** {v(st.get('revision'))} (head {v(st.get('head'))})"
               + (f" · ⚠️ {v(st.get('error'))}" if st.get("error") else ""),
-              "### Recent errors"]
-    lines += [f"- `{v(code)}` × {n}" for code, n in r.errors] or ["- none"]
+              "### Recent errors",
+              "- **this process, in the window:** " + (", ".join(f"`{v(code)}` × {n}" for code, n in r.errors) or "none")]
+    for when, session_id, code, message in r.recent_errors:
+        lines.append(f"- {v(when)} · session #{v(session_id)} · `{v(code)}` — {v(message[:200])}")
+    if not r.recent_errors:
+        lines.append("- no errors recorded in any session")
     return "\n".join(lines)

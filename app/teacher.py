@@ -9,6 +9,7 @@ in the page are only hints from the browser). Each change is written to the audi
 
 from __future__ import annotations
 
+import functools
 import html
 import io
 from typing import Any, Callable
@@ -129,12 +130,12 @@ def build(ctx: AppContext) -> gr.Blocks:
 
         def guarded(fn: Callable[..., dict[Any, Any]]) -> Callable[..., dict[Any, Any]]:
             """Turn a refusal or a bad input into a notice; nothing else is sent to the browser."""
+            @functools.wraps(fn)  # Gradio reads the signature to pass gr.Request / gr.SelectData
             def run(*args: Any) -> dict[Any, Any]:
                 try:
                     return fn(*args)
                 except TutorError as exc:
                     return {notice: notice_for(exc)}
-            run.__name__ = fn.__name__
             return run
 
         def class_view(user: Any, class_id: Any, sort: str = "student", desc: bool = False,

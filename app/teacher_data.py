@@ -97,13 +97,10 @@ def struggles_frame(stats: list[Any], limit: int = 20) -> pd.DataFrame:
     return pd.DataFrame(data, columns=STRUGGLE_COLUMNS)
 
 
-def class_sessions(store: Any, class_id: int) -> list[tuple[Any, Any]]:
-    """(learner, session) for every session of the class's students, newest first."""
-    out = []
-    for learner in store.class_students(class_id):
-        out.extend((learner, s) for s in store.list_sessions(learner.id))
-    out.sort(key=lambda pair: (pair[1].started_at, pair[1].id), reverse=True)
-    return out
+def class_sessions(store: Any, class_id: int, limit: int = 500) -> list[tuple[Any, Any]]:
+    """(learner, session) for the sessions of the class's students, newest first."""
+    learners = {u.id: u for u in store.class_students(class_id)}
+    return [(learners[s.user_id], s) for s in store.class_sessions(class_id, limit=limit) if s.user_id in learners]
 
 
 def session_label(learner: Any, s: Any) -> str:

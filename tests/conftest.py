@@ -10,7 +10,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 # Fixture modules of each area live in tests/fixtures/ and are registered here.
-pytest_plugins: list[str] = ["tests.fixtures.tiny_model", "tests.fixtures.db", "tests.fixtures.sandbox", "tests.fixtures.web"]
+pytest_plugins: list[str] = ["tests.fixtures.tiny_model", "tests.fixtures.db", "tests.fixtures.sandbox", "tests.fixtures.web",
+                              "tests.fixtures.pages"]
 
 
 @pytest.fixture(autouse=True)

@@ -124,7 +124,8 @@ def check_roster(store: Any, entries: list[RosterEntry]) -> None:
         raise BadInput("nothing was changed — " + "; ".join(problems[:10]))
 
 
-def apply_roster(store: Any, class_id: int, entries: list[RosterEntry], *, actor_id: int | None = None) -> list[RosterResult]:
+def apply_roster(store: Any, class_id: int, entries: list[RosterEntry], *, actor_id: int | None = None,
+                 actor_name: str = "") -> list[RosterResult]:
     """Create missing student accounts and enroll everyone in the class; one audit entry per account
     created and one for the enrolment."""
     cls = store.get_class(class_id)
@@ -139,13 +140,13 @@ def apply_roster(store: Any, class_id: int, entries: list[RosterEntry], *, actor
             if password is None:
                 password = generated = secrets.token_urlsafe(9)
             user = store.create_user(e.name, "student", password=password, display_name=e.display_name)
-            store.audit("user.create", actor_id=actor_id, target_type="user", target_id=user.id,
+            store.audit("user.create", actor_id=actor_id, actor_name=actor_name, target_type="user", target_id=user.id,
                         target_label=user.name, details={"role": "student", "via": "roster"})
             status = "created"
         if not store.enroll(cls.id, user.id) and status != "created":
             status = "already enrolled"
         results.append(RosterResult(e.row, user.name, status, generated))
-    store.audit("class.roster", actor_id=actor_id, target_type="class", target_id=cls.id, target_label=cls.name,
+    store.audit("class.roster", actor_id=actor_id, actor_name=actor_name, target_type="class", target_id=cls.id, target_label=cls.name,
                 details={"students": [r.name for r in results],
                          "created": sum(r.status == "created" for r in results)})
     return results
