@@ -277,3 +277,16 @@ def test_nul_and_lone_surrogates_are_stored_not_refused(store):
     events = store.events(s.id)
     assert events[0].data["stdout"] == "a\ufffdb" and events[1].text == "hi \ufffd"
     assert store.attempts(s.id)[0].input == "2\ufffd"
+
+
+def test_out_of_range_ids_and_overlong_values_are_clear_errors(store):
+    u = store.create_user("r", "student")
+    for bad in (2**40, 2**70):
+        with pytest.raises(NotFound):
+            store.session_for(u.id, bad)  # a guessed id never turns into a server error
+        with pytest.raises((NotFound, BadInput)):
+            store.get_session(bad)
+    with pytest.raises(NotFound):
+        store.session_for(u.id, -1)
+    with pytest.raises(BadInput):
+        store.create_problem("fine", source_ref="x" * 300)

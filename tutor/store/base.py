@@ -13,14 +13,15 @@ from typing import Any, Callable, TypeVar
 
 from argon2 import PasswordHasher
 from sqlalchemy import Engine
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from tutor.store.engine import make_engine, with_retry
-from tutor.store.errors import AlreadyExists, StoreUnavailable
+from tutor.store.errors import AlreadyExists, BadInput, StoreUnavailable
 from tutor.store.passwords import make_hasher
 
 T = TypeVar("T")
+MAX_ID = 2**31 - 1  # ids are 32-bit INTEGER on PostgreSQL
 _owners: dict[int, str] = {}
 
 
@@ -94,6 +95,9 @@ class StoreBase:
             if "unique" in text or "duplicate" in text:
                 raise AlreadyExists("that already exists") from exc
             raise
+        except (DataError, OverflowError) as exc:
+            # e.g. an id beyond the integer range, a name longer than its column (PostgreSQL checks, SQLite not)
+            raise BadInput("a value is out of range or too long for the database") from exc
         except OperationalError as exc:
             raise StoreUnavailable(f"the database is unavailable: {str(exc.orig).splitlines()[0]}") from exc
         except DBAPIError as exc:

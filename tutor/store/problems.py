@@ -51,6 +51,9 @@ class ProblemsMixin(StoreBase):
                        reference_set_by: int | None = None, skills: Iterable[str] = (),
                        problem_set_id: int | None = None, position: int | None = None,
                        source_ref: str | None = None, created_by: int | None = None) -> ProblemRecord:
+        if source_ref is not None and len(source_ref) > 256:
+            raise BadInput("source_ref is longer than 256 characters")
+
         def tx(s: Session) -> ProblemRecord:
             pos = position
             if pos is None and problem_set_id is not None:

@@ -13,7 +13,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from tutor.events import Event
-from tutor.store.base import StoreBase, utcnow
+from tutor.store.base import MAX_ID, StoreBase, utcnow
 from tutor.store.errors import BadInput, NotFound
 from tutor.store.models import (MODES, STATUSES, Attempt, CodeCell, EventRow, Flag, HintShown, Problem, TutorSession,
                                 clean_text)
@@ -191,6 +191,9 @@ class SessionsMixin(StoreBase):
 
     def session_for(self, user_id: int, session_id: int) -> SessionRecord:
         """The session if it belongs to `user_id`; NotFound otherwise (not Forbidden: ids are not confirmed)."""
+        if not isinstance(session_id, int) or not 0 < session_id <= MAX_ID:
+            raise NotFound(f"no session with id {session_id}")
+
         def tx(s: Session) -> SessionRecord:
             row = s.get(TutorSession, session_id)
             if row is None or row.user_id != user_id:
