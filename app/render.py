@@ -32,9 +32,10 @@ HINT_RUNGS = {1: "an orienting question", 2: "a strategy", 3: "the next move", 4
 MAX_SHOWN_OUTPUT = 4000
 _FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[ \t]*\n(.*?)(?:\n```|\Z)", re.S)
 _MATH = re.compile(r"\$\$.+?\$\$|\\\[.+?\\\]|\\\(.+?\\\)|(?<!\\)\$[^$\n]+?(?<!\\)\$", re.S)
-_VERDICT_MARK = {"correct": "✅ Correct", "valid": "✅ This step follows",
-                 "incorrect": "❌ Not yet", "invalid": "❌ This step does not follow",
-                 "unreadable": "⚠️ Could not read that", "unchecked": "📝 Recorded (not checked)"}
+# Symbols every system font has (DejaVu included), not colour emoji that need an emoji font.
+_VERDICT_MARK = {"correct": ("✓", "Correct"), "valid": ("✓", "This step follows"),
+                 "incorrect": ("✗", "Not yet"), "invalid": ("✗", "This step does not follow"),
+                 "unreadable": ("⚠", "Could not read that"), "unchecked": ("•", "Recorded (not checked)")}
 
 
 def escape(text: str) -> str:
@@ -163,7 +164,7 @@ class ChatView:
         self.items.append(("user", f"**{label}** {shown}" if label else shown))
 
     def notice(self, text: str) -> None:
-        self.items.append(f"⚠️ {escape(text)}")
+        self.items.append(f"⚠ {escape(text)}")
 
     def apply(self, event: Any) -> None:
         if isinstance(event, dict):  # a stored transcript event (SessionView.events)
@@ -203,7 +204,7 @@ class ChatView:
     def _on_interrupted(self, e: Any) -> None:
         self.flush()
         self.interrupted = True
-        self.items.append(f"ℹ️ {escape(friendly('interrupted'))}")
+        self.items.append(f"ℹ {escape(friendly('interrupted'))}")
 
     def _on_text(self, e: Any) -> None:
         if self.live_round is not None and e.round != self.live_round:
@@ -246,23 +247,26 @@ class ChatView:
             return
         self.status = "Thinking…"
         if e.status in ("unverified", "unavailable") and e.message:
-            self.items.append(f"ℹ️ {escape(e.message)}")
+            self.items.append(f"ℹ {escape(e.message)}")
 
     def _on_hint(self, e: Any) -> None:
         self.flush()
         self.hint_step, self.hint_level, self.hint_steps = e.step, e.level, e.steps
         of_steps = f", step {e.step} of {e.steps}" if e.steps else ""
-        self.items.append(f"💡 **Hint — rung {e.level} of 4** ({HINT_RUNGS.get(e.level, 'hint')}{of_steps})"
+        self.items.append(f"**Hint — rung {e.level} of 4** ({HINT_RUNGS.get(e.level, 'hint')}{of_steps})"
                           f"\n\n{prose(e.text)}")
 
     def _on_attempt(self, e: Any) -> None:
         self.flush()
         if e.input:
             self.user(e.input, label="My answer:" if e.attempt_kind == "answer" else "My step:")
-        mark = _VERDICT_MARK.get(e.verdict, escape(e.verdict))
+        icon, word = _VERDICT_MARK.get(e.verdict, ("•", escape(str(e.verdict))))
         line = f" (line {e.first_bad_line})" if e.first_bad_line else ""
-        feedback = prose(e.feedback) if e.feedback else ""
-        self.verdict = f"{mark}{line}" + (f" — {feedback}" if feedback else "")
+        feedback = (e.feedback or "").strip()
+        if feedback.lower().startswith(word.lower()):  # the feedback already says it: do not repeat it
+            self.verdict = f"{icon}{line} {prose(feedback)}"
+        else:
+            self.verdict = f"{icon} **{word}**{line}" + (f" — {prose(feedback)}" if feedback else "")
         self.items.append(self.verdict)
         if e.solved:
             self.solved = True
@@ -270,13 +274,13 @@ class ChatView:
     def _on_error(self, e: Any) -> None:
         self.flush()
         self.errors.append(e.code)
-        self.items.append(f"⚠️ {escape(friendly(e.code, e.message))}")
+        self.items.append(f"⚠ {escape(friendly(e.code, e.message))}")
         self.status = ""
 
     def _on_done(self, e: Any) -> None:
         self.flush()
         if e.stopped == "cancelled":
-            self.items.append(f"⏹️ {escape(friendly('cancelled'))}")
+            self.items.append(f"■ {escape(friendly('cancelled'))}")
         self.status = ""
 
     # --- output --------------------------------------------------------------------------------------
@@ -295,7 +299,7 @@ class ChatView:
 
     def _code_message(self, block: _Code, n: int) -> dict[str, Any]:
         body = "**Code**" + code_block(block.code, "mt-code")
-        metadata: dict[str, Any] = {"title": "🧮 ran code", "id": f"code-{n}"}
+        metadata: dict[str, Any] = {"title": "ran code", "id": f"code-{n}"}
         if block.output is None:
             metadata.update(status="pending", log="running code…")
         else:

@@ -101,7 +101,7 @@ def build(ctx: AppContext) -> gr.Blocks:
 
         def screen(view: ChatView) -> dict[Any, Any]:
             """Everything that follows from the view."""
-            return {chat: view.messages(), status: f"⏳ {view.status}" if view.status else "",
+            return {chat: view.messages(), status: f"● {view.status}" if view.status else "",
                     rung: view.rung_label, verdict: view.verdict, view_state: view}
 
         def sidebar(user_id: int) -> dict[Any, Any]:
@@ -136,7 +136,7 @@ def build(ctx: AppContext) -> gr.Blocks:
             async for event in ctx.turns.run(action, user_id, session_id, start):
                 view.apply(event)
                 if event.kind == "error":
-                    yield {notice: f"⚠️ {friendly(event.code, event.message)}", **screen(view)}
+                    yield {notice: f"⚠ {friendly(event.code, event.message)}", **screen(view)}
                     continue
                 update = screen(view)
                 force = event.kind != "text"
@@ -158,10 +158,10 @@ def build(ctx: AppContext) -> gr.Blocks:
             user = who(request)
             text = (text or "").strip()
             if not text and problem_id in (None, ""):
-                yield {notice: f"⚠️ {friendly('no_session')}"}
+                yield {notice: f"⚠ {friendly('no_session')}"}
                 return
             if len(text) > settings.max_question_chars:
-                yield {notice: f"⚠️ {friendly('too_long')}"}
+                yield {notice: f"⚠ {friendly('too_long')}"}
                 return
             fresh = ChatView(mode=chosen_mode or "tutor")
             pid = int(problem_id) if problem_id not in (None, "") and not text else None
@@ -176,12 +176,12 @@ def build(ctx: AppContext) -> gr.Blocks:
             user = who(request)
             text = (text or "").strip()
             if not text:
-                yield {notice: f"⚠️ {friendly('empty')}"}
+                yield {notice: f"⚠ {friendly('empty')}"}
                 return
             if view is None or view.session_id is None:
                 # No problem yet: the first message starts one, as if typed in the question box.
                 if len(text) > settings.max_question_chars:
-                    yield {notice: f"⚠️ {friendly('too_long')}"}
+                    yield {notice: f"⚠ {friendly('too_long')}"}
                     return
                 fresh = ChatView()
                 async for update in run_action("start", fresh, user.id, None,
@@ -190,7 +190,7 @@ def build(ctx: AppContext) -> gr.Blocks:
                     yield update
                 return
             if len(text) > settings.max_message_chars:
-                yield {notice: f"⚠️ {friendly('too_long')}"}
+                yield {notice: f"⚠ {friendly('too_long')}"}
                 return
             sid = view.session_id
             view.user(text)
@@ -201,7 +201,7 @@ def build(ctx: AppContext) -> gr.Blocks:
         async def on_hint(view: ChatView | None, request: gr.Request) -> AsyncIterator[dict[Any, Any]]:
             user = who(request)
             if view is None or view.session_id is None:
-                yield {notice: f"⚠️ {friendly('no_session')}"}
+                yield {notice: f"⚠ {friendly('no_session')}"}
                 return
             sid = view.session_id
             async for update in run_action("hint", view, user.id, sid,
@@ -213,13 +213,13 @@ def build(ctx: AppContext) -> gr.Blocks:
             user = who(request)
             text = (text or "").strip()
             if view is None or view.session_id is None:
-                yield {notice: f"⚠️ {friendly('no_session')}"}
+                yield {notice: f"⚠ {friendly('no_session')}"}
                 return
             if not text:
-                yield {notice: f"⚠️ {friendly('empty')}"}
+                yield {notice: f"⚠ {friendly('empty')}"}
                 return
             if len(text) > settings.max_message_chars:
-                yield {notice: f"⚠️ {friendly('too_long')}"}
+                yield {notice: f"⚠ {friendly('too_long')}"}
                 return
             sid = view.session_id
             kind_ = attempt_kind if attempt_kind in ("answer", "step") else "answer"
@@ -237,10 +237,10 @@ def build(ctx: AppContext) -> gr.Blocks:
                 opened = service.open_session(user.id, sid)
             except (TutorError, ValueError) as exc:
                 code = exc.code if isinstance(exc, TutorError) else "not_found"
-                return {notice: f"⚠️ {friendly(code)}"}
+                return {notice: f"⚠ {friendly(code)}"}
             view = view_from_session(opened, sid)
             out = screen(view)
-            out[notice] = f"ℹ️ {friendly('interrupted')}" if view.interrupted else ""
+            out[notice] = f"ℹ {friendly('interrupted')}" if view.interrupted else ""
             return out
 
         def on_new(request: gr.Request) -> dict[Any, Any]:
@@ -252,7 +252,7 @@ def build(ctx: AppContext) -> gr.Blocks:
             if view is not None and view.session_id is not None:
                 ctx.own_session(user.id, view.session_id)
                 service.cancel(user.id, view.session_id)
-            return {status: "", notice: f"⏹️ {friendly('cancelled')}"}
+            return {status: "", notice: f"■ {friendly('cancelled')}"}
 
         every = [chat, status, rung, verdict, view_state, notice, history]
         demo.load(on_load, None, every + [header, mode, assigned], api_visibility="private",
