@@ -117,8 +117,12 @@ def _grade(reference: str, answer: str) -> tuple[bool, str]:
         return True, "the same answer, written the same way"
     try:
         ref = mathtext.read_math(reference)
-    except Unreadable as exc:
+    except mathtext.TooLarge as exc:
         return False, f"could not read the reference answer: {exc}"
+    except Unreadable:
+        # a reference that is not math (a name, a word) was compared as text above; the reason
+        # must not quote it, since students may see it
+        return False, "the answer does not match the reference (compared as text)"
     try:
         ans = mathtext.read_math(answer)
     except Unreadable as exc:

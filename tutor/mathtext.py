@@ -5,7 +5,7 @@ all give a `Math` value: a SymPy expression or set, a `Relation` (`=`, `<`, ... 
 `Alternatives` (`x = 2 or x = -2`, `2, 3`). LaTeX goes through math-verify's LaTeX parser (its
 signal-based timeout off: callers run this in a worker process with their own deadline); plain
 text through a small whitelisting tokenizer that writes SymPy calls, so student input is never
-handed to `eval` as typed. Every symbol comes out as a real `Symbol(name, real=True)`, whichever
+handed to `eval` as typed. Every symbol comes out as a real, lower-case `Symbol(name, real=True)`, whichever
 path read it, so readings compare with each other.
 
 Normalisation (documented in the README): `$`/`\\$` currency signs, thousands separators
@@ -388,7 +388,8 @@ def normalise(value: Math) -> Math:
         value = value.xreplace({f: Rational(str(f)) for f in floats})
     symbols = [s for s in value.atoms(Symbol)]
     if symbols:
-        value = value.xreplace({s: Symbol(s.name, real=True) for s in symbols})
+        # lower case: math-verify's LaTeX reader lower-cases symbols (`R^{2}` -> r**2), so plain must too
+        value = value.xreplace({s: Symbol(s.name.lower(), real=True) for s in symbols})
     if value.has(sympy.UnevaluatedExpr):
         value = value.replace(lambda e: isinstance(e, sympy.UnevaluatedExpr), lambda e: e.args[0])
     return value
