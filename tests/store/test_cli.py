@@ -49,6 +49,14 @@ def test_cli_round_trip(run, db_url, tmp_path):
     assert "enrolled 2" in run("class", "enroll", "Algebra 1", "sam", "sue").output
     assert "no class named" in run("class", "enroll", "Nope", "sam", ok=False).output
     assert "2 students" in run("class", "list").output
+    run("user", "add", "tom", "--role", "teacher", "--no-password")
+    run("class", "set", "Algebra 1", "--allow-hint-skip", "--no-allow-solve-mode", "--add-teacher", "tom")
+    listed = run("class", "list").output
+    assert "hint-skip" in listed and "solve-mode" not in listed and "tina, tom" in listed
+    assert "nothing to change" in run("class", "set", "Algebra 1", ok=False).output
+    run("class", "set", "Algebra 1", "--allow-solve-mode", "--remove-teacher", "tom")
+    assert "unenrolled 1" in run("class", "unenroll", "Algebra 1", "sue").output
+    run("class", "enroll", "Algebra 1", "sue")
 
     store = Store(db_url)
     try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import datetime, timezone
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -129,7 +130,9 @@ def register(main: click.Group) -> None:
                                            "active": u.active, "last_seen_at": u.last_seen_at and u.last_seen_at.isoformat()}))
                 else:
                     seen = u.last_seen_at.strftime("%Y-%m-%d %H:%M") if u.last_seen_at else "never"
-                    click.echo(f"{u.id:>5}  {u.name:<24} {u.role:<8} {'active' if u.active else 'inactive':<9} seen {seen}")
+                    locked = "  locked" if u.locked_until and u.locked_until > datetime.now(timezone.utc) else ""
+                    click.echo(f"{u.id:>5}  {u.name:<24} {u.role:<8} {'active' if u.active else 'inactive':<9} "
+                               f"seen {seen}{locked}")
 
     @user.command("passwd")
     @click.argument("name")
@@ -203,6 +206,47 @@ def register(main: click.Group) -> None:
                             target_label=class_name, details={"students": added})
             already = [u.name for u in users if u.name not in added]
             click.echo(f"enrolled {len(added)} in {class_name}" + (f" ({', '.join(already)} already were)" if already else ""))
+
+    @class_.command("set")
+    @click.argument("class_name", metavar="CLASS")
+    @click.option("--allow-solve-mode/--no-allow-solve-mode", default=None, help="May students see full solutions?")
+    @click.option("--allow-hint-skip/--no-allow-hint-skip", default=None, help="May students skip to bottom-out hints?")
+    @click.option("--add-teacher", multiple=True, help="Teacher to add (repeatable).")
+    @click.option("--remove-teacher", multiple=True, help="Teacher to remove (repeatable).")
+    def class_set(class_name: str, allow_solve_mode: bool | None, allow_hint_skip: bool | None,
+                  add_teacher: tuple[str, ...], remove_teacher: tuple[str, ...]) -> None:
+        """Change a class's switches and teachers."""
+        with _store() as store:
+            found = _class_named(store, class_name)
+            adds = [_user_named(store, t) for t in add_teacher]
+            removes = [_user_named(store, t) for t in remove_teacher]
+            if allow_solve_mode is None and allow_hint_skip is None and not adds and not removes:
+                raise click.UsageError("nothing to change")
+            store.set_class_settings(found.id, allow_solve_mode=allow_solve_mode, allow_hint_skip=allow_hint_skip)
+            for t in adds:
+                store.add_teacher(found.id, t.id)
+            for t in removes:
+                store.remove_teacher(found.id, t.id)
+            changes = {k: v for k, v in (("allow_solve_mode", allow_solve_mode), ("allow_hint_skip", allow_hint_skip),
+                                         ("add_teachers", [t.name for t in adds]),
+                                         ("remove_teachers", [t.name for t in removes])) if v not in (None, [])}
+            store.audit("class.update", actor_name=CLI_ACTOR, target_type="class", target_id=found.id,
+                        target_label=class_name, details=changes)
+            click.echo(f"updated {class_name}: " + ", ".join(f"{k}={v}" for k, v in changes.items()))
+
+    @class_.command("unenroll")
+    @click.argument("class_name", metavar="CLASS")
+    @click.argument("students", nargs=-1, required=True)
+    def class_unenroll(class_name: str, students: tuple[str, ...]) -> None:
+        """Take students out of a class (their sessions stay)."""
+        with _store() as store:
+            found = _class_named(store, class_name)
+            users = [_user_named(store, s) for s in students]
+            removed = [u.name for u in users if store.unenroll(found.id, u.id)]
+            if removed:
+                store.audit("class.unenroll", actor_name=CLI_ACTOR, target_type="class", target_id=found.id,
+                            target_label=class_name, details={"students": removed})
+            click.echo(f"unenrolled {len(removed)} from {class_name}")
 
     @class_.command("list")
     def class_list() -> None:
