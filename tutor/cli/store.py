@@ -99,6 +99,16 @@ def register(main: click.Group) -> None:
                 raise click.ClickException("models and migrations disagree:\n" + "\n".join(map(str, diff)))
             click.echo("models and migrations agree")
 
+    @db.command("revision")
+    @click.argument("message")
+    @click.option("--empty", is_flag=True, help="Do not autogenerate operations from the models.")
+    def db_revision(message: str, empty: bool) -> None:
+        """(Developers) write the next numbered migration from the models' changes; the database must be at head."""
+        from tutor.store.migrate import new_revision
+        with _store() as store:
+            rev = new_revision(store.engine, message, autogenerate=not empty)
+            click.echo(f"wrote migration {rev}: fill in its `Why:` line and check upgrade()/downgrade()")
+
     @main.group("user")
     def user() -> None:
         """Users: add, list, set passwords and roles."""
