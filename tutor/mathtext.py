@@ -79,11 +79,16 @@ _CONSTS = {"pi": sympy.pi, "e": sympy.E, "oo": sympy.oo, "inf": sympy.oo, "infin
            "infty": sympy.oo}
 _GREEK = ("alpha", "beta", "gamma", "delta", "theta", "lambda", "mu", "phi", "omega", "sigma", "tau")
 _KNOWN = sorted(list(_FUNCS) + list(_CONSTS) + list(_GREEK), key=len, reverse=True)
-_TOKEN_RE = re.compile(r"\s*(?:(\d+\.?\d*|\.\d+)|([A-Za-z]+)|(\*\*|[-+*/^(),!|]))")
+_TOKEN_RE = re.compile(r"\s*(?:(\d+\.?\d*(?:[eE][-+]?\d+(?![\d.]))?|\.\d+)|([A-Za-z]+)|(\*\*|[-+*/^(),!|]))")
 _THOUSANDS_RE = re.compile(r"(?<![\d.,])(\d{1,3}(?:,\d{3})+)(?![\d,])")
-_UNIT_TAIL_RE = re.compile(r"(?<=[\d)\s])\s*(?:[A-Za-z]{2,}\.?(?:\^?\d)?(?:\s*/\s*[A-Za-z]+(?:\^?\d)?)?\s*)+$")
+# Unit words after a number: any word of 2+ letters after a space (`12 apples`), or a common unit
+# glued to the number (`5cm`); `2ex` stays 2*e*x.
+_UNITS = "cm|mm|km|m2|cm2|kg|mg|ml|mph|ft|hrs|hr|min|mins|sec|secs|lb|lbs|oz|cents|dollars|degrees|deg|units"
+_UNIT_TAIL_RE = re.compile(r"(?:(?<=\s)|(?<=[\d)])(?=(?:" + _UNITS + r")\b))\s*(?:[A-Za-z]{2,}\.?(?:\^?\d)?"
+                           r"(?:\s*/\s*[A-Za-z]+(?:\^?\d)?)?\s*)+$")
 _NAMESPACE = {"Integer": sympy.Integer, "Rational": Rational, "Symbol": Symbol, "Abs": sympy.Abs, **_FUNCS, **_CONSTS,
               "__builtins__": {}}
+_MIXED_RE = re.compile(r"^(-?)\s*(\d+)\s+(\d+)\s*/\s*(\d+)$")
 _ANSWER_PREFIX_RE = re.compile(r"^(?:the\s+)?(?:final\s+)?answer\s*(?:is\b|:)\s*", re.IGNORECASE)
 _REL_RE = re.compile(r"<=|>=|!=|=>|=<|==|=|<|>")
 _REL_NORMAL = {"==": "=", "=>": ">=", "=<": "<="}
@@ -202,6 +207,10 @@ def _read_value(s: str) -> Basic:
     tail = _UNIT_TAIL_RE.search(s) if re.search(r"\d", s) else None
     if tail and not any(w.lower() in _KNOWN for w in re.findall(r"[A-Za-z]+", tail.group(0))):
         s = s[:tail.start()].strip()  # `5 cm`, `12 apples`: a unit, not a product of letters
+    mixed = _MIXED_RE.match(s)
+    if mixed:  # 4 2/3 is four and two thirds, not 4 * 2/3
+        sign, whole, num, den = mixed.groups()
+        s = f"{sign}({whole} + {num}/{den})"
     code = _to_python(s)
     try:
         # Unevaluated first: `10^10^10^10` must be measured (see `evaluate`) before SymPy tries it.
@@ -314,6 +323,11 @@ def _split_name(name: str) -> list[tuple[str, str]]:
 def _number(val: str) -> str:
     if len(val.replace(".", "")) > 4000:
         raise TooLarge("a number in it is too long to check")
+    mantissa, _, exponent = val.lower().partition("e")
+    if exponent:  # scientific notation, as Python prints it: 1.5e+03
+        if abs(int(exponent)) > 1000:
+            raise TooLarge("a number in it is too large to work with")
+        return f"({_number(mantissa)}*Integer(10)**Integer({int(exponent)}))"
     if "." in val:
         whole, frac = val.split(".")
         if not frac:
@@ -345,7 +359,7 @@ def _factorials(code: str) -> str:
 def _read_latex(text: str) -> Math:
     from math_verify import LatexExtractionConfig, parse
 
-    s = text.replace("\u2212", "-")
+    s = text.replace("\u2212", "-").replace("\\$", "").replace("$", "")  # currency signs
     found = parse(f"${s}$", extraction_config=[LatexExtractionConfig()], fallback_mode="no_fallback",
                   parsing_timeout=None, raise_on_error=False)
     values = [v for v in found if isinstance(v, (Basic, sympy.MatrixBase))]
