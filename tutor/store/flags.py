@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from tutor.store.base import StoreBase, utcnow
 from tutor.store.errors import BadInput, NotFound
-from tutor.store.models import FLAG_SOURCES, AuditEntry, Flag, TutorSession, User
+from tutor.store.models import FLAG_SOURCES, AuditEntry, Enrollment, Flag, TutorSession, User
 from tutor.store.records import AuditRecord, FlagRecord, to_record
 
 
@@ -62,7 +62,6 @@ class FlagsMixin(StoreBase):
             if session_id is not None:
                 q = q.where(Flag.session_id == session_id)
             if class_id is not None:
-                from tutor.store.models import Enrollment
                 learners = select(Enrollment.user_id).where(Enrollment.class_id == class_id)
                 q = q.join(TutorSession, TutorSession.id == Flag.session_id).where(TutorSession.user_id.in_(learners))
             if open_only:

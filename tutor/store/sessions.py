@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 from tutor.events import Event
 from tutor.store.base import MAX_ID, StoreBase, utcnow
 from tutor.store.errors import BadInput, NotFound
-from tutor.store.models import (MODES, STATUSES, Attempt, CodeCell, EventRow, Flag, HintShown, Problem, TutorSession,
-                                clean_text)
+from tutor.store.models import (MODES, STATUSES, Attempt, CodeCell, Enrollment, EventRow, Flag, HintShown, Problem,
+                                TutorSession, clean_text)
 from tutor.store.problems import new_problem
 from tutor.store.records import EventRecord, SessionRecord, to_record
 
@@ -213,8 +213,6 @@ class SessionsMixin(StoreBase):
 
     def class_sessions(self, class_id: int, *, limit: int | None = None) -> list[SessionRecord]:
         """Sessions of every learner enrolled in the class, newest first (the teacher's review list)."""
-        from tutor.store.models import Enrollment
-
         def tx(s: Session) -> list[SessionRecord]:
             learners = select(Enrollment.user_id).where(Enrollment.class_id == class_id)
             q = (select(TutorSession).where(TutorSession.user_id.in_(learners))
