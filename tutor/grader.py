@@ -233,6 +233,12 @@ def _same_shape(a: tuple, b: tuple) -> tuple[bool, str]:
             return False, "the answer gives values for different variables"
         ok = all(_values(a[1][k], b[1][k])[0] for k in a[1])
         return (True, "the same value for every variable") if ok else (False, "at least one variable has a different value")
+    if {ka, kb} == {"system", "tuple"}:  # x = 1, y = 2 against (1, 2): variables in alphabetical order
+        system, point = (a[1], b[1]) if ka == "system" else (b[1], a[1])
+        names = sorted(system, key=lambda s: s.name)
+        if len(names) == len(point) and all(_values(system[n], v)[0] for n, v in zip(names, point)):
+            return True, f"the same values, read as ({', '.join(n.name for n in names)})"
+        return False, "at least one coordinate is different"
     if ka == "tuple" and kb == "tuple":
         if len(a[1]) != len(b[1]):
             return False, f"the reference has {len(a[1])} coordinates, the answer {len(b[1])}"

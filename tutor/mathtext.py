@@ -309,7 +309,7 @@ def _split_name(name: str) -> list[tuple[str, str]]:
     low = name.lower() if name.lower() in _FUNCS else name
     while i < len(low):
         for known in _KNOWN:
-            if low.startswith(known, i) and (known != "e" or len(low) == 1 or True):
+            if low.startswith(known, i):
                 kind = "func" if known in _FUNCS else "const" if known in _CONSTS else "sym"
                 out.append((kind, known))
                 i += len(known)
