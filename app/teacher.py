@@ -73,8 +73,9 @@ def build(ctx: AppContext) -> gr.Blocks:
                                           elem_id="tt-sort", scale=2)
                     descending = gr.Checkbox(label="Highest first", value=False, elem_id="tt-desc", scale=1)
                 roster = gr.Dataframe(label="Roster", interactive=False, elem_id="tt-roster", wrap=True)
-                chart = gr.BarPlot(x="student", y="mastery", color="skill", y_lim=[0, 1], title="Mastery per skill",
-                                   x_title="student", y_title="P(mastered)", elem_id="tt-mastery", height=320)
+                chart = gr.BarPlot(x="bar", y="mastery", color="skill", y_lim=[0, 1], title="Mastery per skill",
+                                   x_title="student · skill", y_title="P(mastered)", x_label_angle=-20,
+                                   tooltip=["student", "skill", "mastery"], elem_id="tt-mastery", height=320)
                 struggles = gr.Dataframe(label="Problems where the class struggles (most wrong answers first)",
                                          interactive=False, elem_id="tt-struggles", wrap=True)
             with gr.Tab("Sessions", id="sessions", elem_id="tt-tab-sessions"):

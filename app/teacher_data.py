@@ -80,10 +80,11 @@ def roster_frame(rows: list[Any]) -> pd.DataFrame:
 
 
 def mastery_frame(rows: list[Any]) -> pd.DataFrame:
-    """Long form (student, skill, mastery) for a grouped bar chart; empty if nobody has a skill yet."""
-    data = [[r.display_name or r.name, skill, round(float(p), 3)]
+    """One bar per (student, skill), coloured by skill: Gradio's bar plot stacks bars that share an x
+    value, and stacked probabilities would read as more than 100%, so each bar gets its own label."""
+    data = [[f"{r.display_name or r.name} · {skill}", r.display_name or r.name, skill, round(float(p), 3)]
             for r in rows for skill, p in sorted(r.mastery.items())]
-    return pd.DataFrame(data, columns=["student", "skill", "mastery"])
+    return pd.DataFrame(data, columns=["bar", "student", "skill", "mastery"])
 
 
 def struggles_frame(stats: list[Any], limit: int = 20) -> pd.DataFrame:
