@@ -5,6 +5,7 @@ Nothing outside this package builds SQL. Open it and bring the schema to head::
 
     from tutor.store import Store, open_store
     store = open_store(settings, upgrade=True)          # or Store("sqlite:///path.db"); store.upgrade()
+    store.recover_stale()                               # at server start-up (or open_store(..., recover=True))
 
 Every method is one short committed transaction (retried with backoff while SQLite says "database is
 locked" or PostgreSQL reports a serialization failure), is safe from any thread, and returns frozen

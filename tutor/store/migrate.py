@@ -3,6 +3,7 @@ alembic.ini is needed. On SQLite, foreign keys are switched off while batch migr
 
 from __future__ import annotations
 
+import functools
 import io
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,9 @@ def alembic_config(engine: Engine | None = None, connection: Any = None) -> Conf
     return cfg
 
 
+@functools.lru_cache(maxsize=1)
 def head_revision() -> str | None:
+    """The newest migration (read once: /healthz asks on every probe)."""
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
