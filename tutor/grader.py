@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import random
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import sympy
 from sympy import Basic
@@ -41,6 +41,8 @@ MAX_NESTING = 200
 class Verdict:
     equivalent: bool
     reason: str
+    # True when the checker itself failed (no worker, a crash): the CLI exits non-zero on it
+    internal_error: bool = field(default=False, compare=False)
 
     def to_dict(self) -> dict:
         return {"equivalent": self.equivalent, "reason": self.reason}
@@ -60,9 +62,9 @@ def grade(reference: str, answer: str, timeout: float | None = None) -> Verdict:
         return Verdict(False, f"checking took longer than {timeout:g} s, so it was not accepted "
                               "(the expression may be too large to compare)")
     except RemoteError as exc:
-        return Verdict(False, f"the checker failed on this input ({exc.type_name})")
+        return Verdict(False, f"the checker failed on this input ({exc.type_name})", internal_error=True)
     except WorkerError as exc:
-        return Verdict(False, f"the checker is unavailable: {exc}")
+        return Verdict(False, f"the checker is unavailable: {exc}", internal_error=True)
     return Verdict(equivalent, reason)
 
 
@@ -113,6 +115,17 @@ def _warm_up() -> None:
 
 
 def _grade(reference: str, answer: str) -> tuple[bool, str]:
+    try:
+        return _compare_texts(reference, answer)
+    except MemoryError:
+        return False, "the numbers involved are too large to work with"
+    except RecursionError:
+        return False, "the expression is nested too deeply to compare"
+    except Exception as exc:  # noqa: BLE001 - SymPy raises many kinds; none of them means "equal"
+        return False, f"SymPy could not compare the two ({type(exc).__name__})"
+
+
+def _compare_texts(reference: str, answer: str) -> tuple[bool, str]:
     if _text_key(reference) and _text_key(reference) == _text_key(answer):
         return True, "the same answer, written the same way"
     try:

@@ -131,6 +131,7 @@ class MathWorkerPool:
         self._closed = False
         self.kills = 0
         self.last_start_error = ""
+        self._start_failures = 0  # in a row; reset by any successful start
 
     def warm(self, wait: bool = False) -> None:
         """Start the workers now; with `wait`, block until one is ready."""
@@ -179,6 +180,9 @@ class MathWorkerPool:
     # --- internals --------------------------------------------------------------------------
     def _checkout(self, deadline: float) -> _Worker:
         while True:
+            if self._start_failures >= self.size and self._idle.empty():
+                # every recent start failed (no interpreter, no memory): say so now, not after a minute
+                raise WorkerUnavailable(f"math workers cannot start: {self.last_start_error}")
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise WorkerUnavailable(
@@ -218,12 +222,14 @@ class MathWorkerPool:
                 raise WorkerUnavailable(f"unexpected greeting {msg!r}")
         except Exception as exc:  # noqa: BLE001 - any start failure is reported through stats/_checkout
             self.last_start_error = str(exc) or type(exc).__name__
+            self._start_failures += 1
             if worker is not None:
                 worker.kill()
             with self._lock:
                 self._live -= 1
             time.sleep(1.0)  # do not spin if workers cannot start at all
             return
+        self._start_failures = 0
         if self._closed:
             worker.kill()
             return

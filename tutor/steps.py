@@ -10,7 +10,7 @@ that would make SymPy spin gets "unreadable ... took too long" within the timeou
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from tutor.mathworker import RemoteError, WorkerError, WorkerTimeout, get_pool
@@ -22,6 +22,8 @@ Verdict = Literal["valid", "invalid", "unreadable"]
 class StepVerdict:
     verdict: Verdict
     reason: str
+    # True when the checker itself failed (no worker, a crash): the CLI exits non-zero on it
+    internal_error: bool = field(default=False, compare=False)
 
     @property
     def ok(self) -> bool:
@@ -52,19 +54,19 @@ def check_step(line: str, previous: str | None = None, problem: str | None = Non
         return StepVerdict("unreadable", f"checking this line took longer than {timeout:g} s; "
                                          "try writing it more simply")
     except RemoteError as exc:
-        return StepVerdict("unreadable", f"the checker failed on this line ({exc.type_name})")
+        return StepVerdict("unreadable", f"the checker failed on this line ({exc.type_name})", internal_error=True)
     except WorkerError as exc:
-        return StepVerdict("unreadable", f"the checker is unavailable: {exc}")
+        return StepVerdict("unreadable", f"the checker is unavailable: {exc}", internal_error=True)
     return StepVerdict(verdict, reason)
 
 
-def check_lines(lines: list[str] | str, problem: str | None = None,
-                timeout: float | None = None) -> tuple[list[StepVerdict], int | None]:
-    """Check each line against the last readable line before it; also the index of the first bad one."""
+def check_lines(lines: list[str] | str, problem: str | None = None, timeout: float | None = None, *,
+                previous: str | None = None) -> tuple[list[StepVerdict], int | None]:
+    """Check each line against the last readable line before it (the first against `previous`, else
+    the problem); also the index of the first line that is not valid, or None."""
     if isinstance(lines, str):
         lines = split_lines(lines)
     verdicts: list[StepVerdict] = []
-    previous: str | None = None
     first_bad: int | None = None
     for i, line in enumerate(lines):
         verdict = check_step(line, previous, problem, timeout)
@@ -118,6 +120,17 @@ _CONNECTIVE_RE = re.compile(
 
 
 def _check(line: str, previous: str | None, problem: str | None) -> tuple[str, str]:
+    try:
+        return _check_line(line, previous, problem)
+    except MemoryError:
+        return "unreadable", "the numbers in this line are too large to work with"
+    except RecursionError:
+        return "unreadable", "this line is nested too deeply to check"
+    except Exception as exc:  # noqa: BLE001 - SymPy raises many kinds; the student gets a plain answer
+        return "unreadable", f"SymPy could not check this line ({type(exc).__name__}); try writing it more simply"
+
+
+def _check_line(line: str, previous: str | None, problem: str | None) -> tuple[str, str]:
     text = _CONNECTIVE_RE.sub("", line.replace("&", " ")).strip()
     previous = _CONNECTIVE_RE.sub("", previous.replace("&", " ")).strip() if previous else previous
     continuation = text.startswith("=") and not text.startswith("==")

@@ -137,3 +137,20 @@ def test_cli_check_step():
 ])
 def test_connectives_and_alignment_marks_are_ignored(line, previous):
     assert check_step(line, previous, timeout=10).verdict == "valid"
+
+
+def test_cli_multi_line_after_a_previous_line():
+    out = _cli("check-step", "--previous", "3x - 5 = 7", "--json", "3x = 12\nx = 3")
+    data = json.loads(out.stdout)
+    assert out.returncode == 0 and data["first_bad_line"] == 1
+    assert [row["verdict"] for row in data["lines"]] == ["valid", "invalid"]
+
+
+def test_cli_exits_non_zero_only_when_the_checker_itself_fails(tmp_path):
+    """No worker can start (its interpreter is missing): an internal error, status 2, not a verdict."""
+    env_code = "import sys; sys.executable = '/nonexistent/python'; from tutor.cli import main; main()"
+    out = subprocess.run([sys.executable, "-c", env_code, "grade", "-r", "1", "1", "--json"],
+                         capture_output=True, text=True, timeout=120,
+                         env={"PATH": "/usr/bin:/bin", "MATHTUTOR_GRADER_TIMEOUT_S": "1"})
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert "unavailable" in json.loads(out.stdout)["reason"]

@@ -1,7 +1,7 @@
 """`mathtutor grade` and `mathtutor check-step`: the answer grader and the step checker on the command line.
 
 Both exit 0 whatever the verdict (a wrong answer is a result, not a failure); only an internal error
-exits non-zero.
+(no checking worker could start, the checker crashed) exits non-zero, with status 2.
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ def register(main: click.Group) -> None:
             click.echo(json.dumps(verdict.to_dict()))
         else:
             click.echo(f"{'equivalent' if verdict.equivalent else 'not equivalent'}: {verdict.reason}")
+        if verdict.internal_error:
+            raise SystemExit(2)
 
     @main.command("check-step")
     @click.option("--previous", "-p", default=None, help="The line this one should follow from.")
@@ -45,19 +47,17 @@ def register(main: click.Group) -> None:
                 click.echo(json.dumps(verdict.to_dict()))
             else:
                 click.echo(f"{verdict.verdict}: {verdict.reason}")
+            if verdict.internal_error:
+                raise SystemExit(2)
             return
-        if previous:
-            lines = [previous] + lines
-        verdicts, first_bad = check_lines(lines, problem, timeout=timeout)
-        if previous:
-            verdicts = verdicts[1:]
-            first_bad = None if first_bad is None else first_bad - 1
-            lines = lines[1:]
+        verdicts, first_bad = check_lines(lines, problem, timeout=timeout, previous=previous)
         summary = verdicts[first_bad] if first_bad is not None else verdicts[-1]
         if as_json:
             click.echo(json.dumps({**summary.to_dict(), "first_bad_line": first_bad,
                                    "lines": [{"line": ln, **v.to_dict()} for ln, v in zip(lines, verdicts)]}))
-            return
-        for i, (ln, v) in enumerate(zip(lines, verdicts)):
-            marker = "->" if i == first_bad else "  "
-            click.echo(f"{marker} {i + 1}. {ln}\n      {v.verdict}: {v.reason}")
+        else:
+            for i, (ln, v) in enumerate(zip(lines, verdicts)):
+                marker = "->" if i == first_bad else "  "
+                click.echo(f"{marker} {i + 1}. {ln}\n      {v.verdict}: {v.reason}")
+        if any(v.internal_error for v in verdicts):
+            raise SystemExit(2)
