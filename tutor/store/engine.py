@@ -60,9 +60,9 @@ def _sqlite_setup(engine: Engine, busy_ms: int, synchronous: str) -> None:
 
 
 def is_retryable(exc: BaseException) -> bool:
-    """A transient conflict: SQLite busy/locked, a PostgreSQL serialization failure or deadlock."""
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-        return True
+    """A transient conflict: SQLite busy/locked, a PostgreSQL serialization failure or deadlock. A lost
+    connection is not retried: its COMMIT may have landed, and an event must not be stored twice
+    (stale pooled connections are caught before use by pool_pre_ping)."""
     if isinstance(exc, OperationalError):
         text = str(exc.orig).lower()
         if "database is locked" in text or "database is busy" in text or "database table is locked" in text:

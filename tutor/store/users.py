@@ -130,8 +130,7 @@ class UsersMixin(StoreBase):
         """Check a sign-in and keep the throttling state: after `max_failures` wrong passwords in a row
         the account refuses sign-in for `lockout_s` seconds (even with the right password); a good
         sign-in resets the counter and sets last seen. Unknown names cost the same time as known ones."""
-        found = self._read(lambda s: (lambda r: None if r is None else (r.id, r.password_hash))(
-            s.scalar(select(User).where(User.name == name))))
+        found = self._read(lambda s: s.execute(select(User.id, User.password_hash).where(User.name == name)).first())
         if found is None:
             verify(self.hasher, self._dummy(), password)
             return LoginResult(False, "bad_credentials")
