@@ -170,3 +170,24 @@ def test_workers_run_only_tutor_functions():
 
     with pytest.raises(ValueError):
         get_pool().call("os:system", "true", timeout=5)
+
+
+def _grade_in_child(queue):
+    queue.put(grade("x = 2 or x = 3", "3, 2", timeout=20).equivalent)
+
+
+def test_grade_works_in_a_forked_child_process():
+    """A child forked after the parent's pool started gets its own workers, not the parent's pipes."""
+    import multiprocessing
+
+    assert grade("1", "1", timeout=20).equivalent
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    child = ctx.Process(target=_grade_in_child, args=(queue,))
+    child.start()
+    try:
+        assert queue.get(timeout=60) is True
+    finally:
+        child.join(30)
+    assert child.exitcode == 0
+    assert grade("1/2", "0.5", timeout=20).equivalent  # the parent's pool is untouched
