@@ -30,10 +30,18 @@ class _Retryable(Exception):
 
 
 def _local_tokenizer(model: str) -> Any:
-    """The model's tokenizer.json via the small `tokenizers` library, when it is on disk."""
+    """The model's tokenizer.json via the small `tokenizers` library, when it is on disk (a local
+    folder, or the Hugging Face cache of a hub id)."""
     path = Path(model) / "tokenizer.json"
     if not path.is_file():
-        return None
+        try:
+            from huggingface_hub import try_to_load_from_cache
+            cached = try_to_load_from_cache(model, "tokenizer.json")
+        except Exception:  # not installed, or not a valid repo id
+            cached = None
+        if not isinstance(cached, str):
+            return None
+        path = Path(cached)
     try:
         from tokenizers import Tokenizer
         return Tokenizer.from_file(str(path))
