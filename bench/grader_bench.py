@@ -6,8 +6,9 @@
    with no pool (`tutor.grader._grade`, the baseline measured in the same run; the difference is the
    IPC cost). Corpora: ToRA-Code-34B's recorded GSM8K predictions against the ground truth (1,319
    real model answers; also prints the accuracy our grader gives them, published: 80.7), the MATH500
-   reference answers against the answer extracted from each reference solution, and the test table's
-   student-style pairs.
+   reference answers against the answer extracted from each reference solution (mostly textually
+   equal: the fast path), the MATH500 references against SymPy's plain rendering of the same value
+   (never textually equal: the full parse-and-compare path), and the test table's student-style pairs.
 3. Warm `check_step()` over the step-checker test table.
 
 Usage: .venv/bin/python bench/grader_bench.py [--limit N] [--cold-runs 3]
@@ -78,6 +79,27 @@ def math500_pairs(limit: int) -> list[tuple[str, str]]:
     return pairs
 
 
+def math500_rerendered(limit: int) -> list[tuple[str, str]]:
+    """Each MATH500 reference against the same value written by SymPy (plain `str` form): no pair
+    is textually equal, so every comparison parses LaTeX and plain text and compares values."""
+    import sympy
+
+    from tutor import mathtext
+
+    pairs = []
+    for raw in (DATA / "math500_test.jsonl").read_text().splitlines()[:limit]:
+        ref = json.loads(raw)["answer"]
+        try:
+            value = mathtext.read_math(ref)
+        except mathtext.Unreadable:
+            continue
+        if isinstance(value, sympy.Expr):
+            alt = str(value).replace("**", "^")
+            if alt.replace(" ", "") != ref.replace(" ", ""):
+                pairs.append((ref, alt))
+    return pairs
+
+
 def table_pairs() -> list[tuple[str, str]]:
     sys.path.insert(0, str(ROOT / "tests" / "grading"))
     import test_grader  # the test table: student-style input
@@ -110,6 +132,7 @@ def main() -> None:
 
     gsm, _ = gsm8k_pairs(args.limit)
     corpora = {"gsm8k ToRA preds vs gt": gsm, "math500 answer vs solution": math500_pairs(min(args.limit, 500)),
+               "math500 answer vs SymPy's plain form": math500_rerendered(min(args.limit, 500)),
                "test table (student-style)": table_pairs()}
     for name, pairs in corpora.items():
         baseline_ms, base = timed(lambda r, a: grader._grade(r, a)[0], pairs)
