@@ -9,6 +9,7 @@ import click
 # Modules of tutor/cli/ that define `register(main: click.Group) -> None`.
 COMMAND_MODULES = [
     "tutor.cli.config",
+    "tutor.cli.tutoring",
     "tutor.cli.store",
     "tutor.cli.sandbox",
     "tutor.cli.grading",
