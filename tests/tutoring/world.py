@@ -1,0 +1,123 @@
+"""A scripted model for tutoring tests: one linear equation, played like DeepSeekMath would.
+
+The ScriptedBackend answers by looking at the prompt (which hidden turn, which step and rung), so a
+test can make any one reply leak, lie or fail and watch what the tutor does with it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Callable
+
+from tutor.backends import ScriptedBackend
+from tutor.backends.replay import split_prompt, split_rounds
+from tutor.prompt import OUTPUT_STOP
+from tutor.settings import load_settings
+
+PROBLEM = "Solve for x: 2x + 3 = 17."
+ANSWER = "7"
+STEP1_RESULT = "14"
+
+SOLVE = ("Let's solve the equation with SymPy.\n```python\nfrom sympy import symbols, solve\nx = symbols('x')\n"
+         "print(solve(2*x + 3 - 17, x))\n```\n```output\n[7]\n```\nThe solution is $x = \\boxed{7}$.")
+VERIFY_OK = ("```python\nx_val = 7\nprint(2*x_val + 3 == 17)\n```\n```output\nTrue\n```\nThe answer checks out.")
+VERIFY_BAD = ("```python\nx_val = 7\nprint(2*x_val + 3 == 18)\n```\n```output\nFalse\n```\nIt does not check out.")
+STEPS = ("Step 1: Subtract 3 from both sides => 17 - 3\n"
+         "Step 2: Divide both sides by the coefficient of x => solve(2*x - 14, x)")
+
+SAFE_HINTS = {
+    (1, 1): "What operation is being done to x on the left-hand side, and what would undo it?",
+    (1, 2): "Use inverse operations: undo the addition first, doing the same thing to both sides.",
+    (1, 3): "Take the constant term away from both sides so that only the x term is left on the left.",
+    (1, 4): "Subtracting 3 from both sides gives $2x = 14$.",
+    (2, 1): "What number is multiplying x now?",
+    (2, 2): "Divide both sides by the coefficient of x.",
+    (2, 3): "Divide both sides of your last equation by that coefficient and simplify.",
+    (2, 4): "Dividing both sides by 2 gives $x = 7$.",
+}
+
+_RUNG = {"Write ONE short question": 1, "which strategy, rule or formula": 2, "concrete next move": 3,
+         "Work this step out completely": 4}
+
+
+@dataclass
+class World:
+    """Knobs a test turns; `backend` reads them on every prompt."""
+    hints: dict[tuple[int, int], str] = field(default_factory=lambda: dict(SAFE_HINTS))
+    leaky_first: dict[tuple[int, int], str] = field(default_factory=dict)   # first try only; stricter retry is safe
+    always_leaky: dict[tuple[int, int], str] = field(default_factory=dict)
+    socratic: list[str] = field(default_factory=list)     # replies in order, then SOCRATIC_DEFAULT
+    verify: str = VERIFY_OK
+    solve: str = SOLVE
+    steps: str = STEPS
+    calls: list[str] = field(default_factory=list)
+
+    def reply(self, prompt: str) -> str:
+        """One generation: for a tool-integrated turn, the round after as many outputs as the prompt holds."""
+        text = self._whole(prompt)
+        rounds = split_rounds(text)
+        k = split_prompt(prompt)[1].count(OUTPUT_STOP)
+        if k >= len(rounds):
+            return ""
+        return rounds[k] + (OUTPUT_STOP if k < len(rounds) - 1 else "")
+
+    def _whole(self, prompt: str) -> str:
+        if "Socratic method" in prompt:
+            self.calls.append("socratic")
+            return self.socratic.pop(0) if self.socratic else SOCRATIC_DEFAULT
+        if "Proposed final answer" in prompt:
+            self.calls.append("verify")
+            return self.verify
+        if "Break this solution into" in prompt:
+            self.calls.append("steps")
+            return self.steps
+        if "Which one of these areas" in prompt:
+            self.calls.append("tag")
+            return "algebra"
+        m = re.search(r"The student is on step (\d+)", prompt)
+        if m:
+            step = int(m.group(1))
+            level = next(v for k, v in _RUNG.items() if k in prompt)
+            stricter = "Your last hint gave away too much" in prompt
+            self.calls.append(f"hint {step}.{level}{' strict' if stricter else ''}")
+            if (step, level) in self.always_leaky:
+                return self.always_leaky[(step, level)]
+            if (step, level) in self.leaky_first and not stricter:
+                return self.leaky_first[(step, level)]
+            return self.hints[(step, level)]
+        if "Please integrate natural language reasoning with programs" in prompt or "Please reason step by step" in prompt:
+            self.calls.append("solve")
+            return self.solve
+        self.calls.append("other")
+        return "Let's think about it."
+
+    def backend(self) -> ScriptedBackend:
+        return ScriptedBackend(default=self.reply)
+
+
+SOCRATIC_DEFAULT = "Good question! What happens to an equation when you do the same thing to both sides?"
+
+
+def tutor_settings(tmp_path, **overrides):
+    base = dict(data_dir=tmp_path, backend="scripted", guard_timeout_s=10.0)
+    base.update(overrides)
+    return load_settings(**base)
+
+
+def collect(stream) -> list:
+    return list(stream)
+
+
+def of_type(events, cls) -> list:
+    return [e for e in events if isinstance(e, cls)]
+
+
+def make_student(store, *, allow_solve: bool = False, allow_skip: bool = False, name: str = "ada"):
+    user = store.create_user(name, "student", password="correct horse battery")
+    cls = store.create_class(f"class-{name}", allow_solve_mode=allow_solve, allow_hint_skip=allow_skip)
+    store.enroll(cls.id, user.id)
+    return user
+
+
+Leak = Callable[[str], bool]

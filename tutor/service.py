@@ -1,0 +1,611 @@
+"""The facade app/ and the CLI call: sessions, questions, hints, submissions, listings (CONTRACTS.md).
+
+Stream methods validate their input *before* returning the stream (bad input raises a tutor.errors
+class at the call); once streaming, failures become an `ErrorEvent(code, message)` and the stream
+ends. Every event a student is sent is recorded in the store first; the hidden solution work is
+recorded as private events that only teachers see.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+from tutor.errors import BackendError, BadInput, Forbidden, InputTooLong, NotFound, SandboxUnavailable, TutorError
+from tutor.events import (Done, ErrorEvent, Event, FinalAnswer, HintShown, KeyStatus, MasteryUpdated,
+                          SessionStarted, TextDelta, TutorMessage, AttemptChecked)
+from tutor.hints import BOTTOM_OUT, generate_hint
+from tutor.key import KeyStep, SolutionKey, prepare_key
+from tutor.learner import BKTParams, observe
+from tutor.prompt import STOP_STRINGS, build_prompt
+from tutor.skills import tag_problem
+from tutor.tutoring import LiveSession, check_answer, check_steps, opening_message, socratic_reply
+
+log = logging.getLogger(__name__)
+
+MODES = ("tutor", "solve")
+
+
+# --- what the facade returns (plain, student-safe) ---------------------------------------------------
+
+@dataclass(frozen=True)
+class SessionSummary:
+    id: int
+    title: str
+    mode: str
+    status: str            # active | finished | interrupted
+    solved: bool
+    problem_id: int | None
+    started_at: dt.datetime
+    last_activity_at: dt.datetime
+
+    @property
+    def interrupted(self) -> bool:
+        return self.status == "interrupted"
+
+
+@dataclass(frozen=True)
+class SessionView:
+    """One session as its student may see it: never the hidden key, its steps or the private work."""
+    id: int
+    title: str
+    question: str
+    mode: str
+    status: str
+    interrupted: bool
+    solved: bool
+    step: int              # current step, 1-based (0 when there is no key)
+    steps: int             # steps in the key
+    hint_level: int        # highest rung shown on the current step (0..4)
+    key_status: str        # verified | unverified | unavailable | preparing | none (solve mode)
+    can_skip: bool         # may jump straight to the bottom-out hint
+    events: list[dict[str, Any]] = field(default_factory=list)   # the transcript, in order
+
+
+@dataclass(frozen=True)
+class ProblemView:
+    id: int
+    text: str
+    skills: list[str]
+    problem_set_id: int | None
+    position: int
+    solved: bool           # this learner has solved it in some session
+    sessions: int          # this learner's sessions on it
+
+
+def _check_text(text: Any, what: str, limit: int) -> str:
+    if not isinstance(text, str):
+        raise BadInput(f"the {what} must be text")
+    text = text.replace("\x00", "").strip()
+    if not text:
+        raise BadInput(f"the {what} is empty")
+    if len(text) > limit:
+        raise InputTooLong(f"the {what} is {len(text)} characters long; the limit is {limit}")
+    return text
+
+
+def _key_steps_for_store(key: SolutionKey) -> list[dict[str, Any]]:
+    return [{"index": s.index, "text": s.description, "result": s.result, "computed": s.computed,
+             "expression": s.expression} for s in key.steps]
+
+
+def _key_from_record(rec: Any) -> SolutionKey:
+    steps = tuple(KeyStep(int(d.get("index", i + 1)), str(d.get("text", d.get("description", ""))),
+                          str(d.get("result", "")), bool(d.get("computed", False)), str(d.get("expression", "")))
+                  for i, d in enumerate(rec.steps or []))
+    if not steps and rec.answer:
+        steps = (KeyStep(1, "Work out the answer to the problem", rec.answer),)
+    return SolutionKey(rec.answer, steps, bool(rec.verified), rec.verification or "", rec.source or "model",
+                       model_answer=rec.model_answer, reference_answer=rec.reference_answer,
+                       disagreement=bool(rec.disagreement))
+
+
+class TutorService:
+    def __init__(self, settings: Any, *, store: Any, backend: Any = None, pool: Any = None,
+                 owns: tuple[str, ...] = ()):
+        self.settings = settings
+        self.store = store
+        self._backend = backend
+        self._pool = pool
+        self._owns = set(owns)          # what close() must close: "store", "backend", "pool"
+        self._lock = threading.Lock()
+        self._live: dict[int, LiveSession] = {}
+        self._pool_started = pool is not None and getattr(pool, "_started", True)
+        # kernel keys are namespaced per service instance: a pool shared with another service (tests,
+        # a second app on the same pool) never hands one session's kernel state to another's
+        self._kernel_ns = f"tutor-{uuid.uuid4().hex[:8]}"
+        self._held: dict[int, float] = {}     # session id -> last time its kernel was acquired
+        self.params = BKTParams.from_settings(settings)
+
+    @classmethod
+    def from_settings(cls, settings: Any, *, store: Any = None, backend: Any = None, pool: Any = None) -> "TutorService":
+        """Build the service; whatever is not given is made from settings (and closed by close()).
+        The backend and the kernel pool are created lazily, on first use."""
+        owns = []
+        if store is None:
+            from tutor.store import open_store
+            store = open_store(settings)
+            owns.append("store")
+        if backend is None:
+            owns.append("backend")
+        if pool is None:
+            owns.append("pool")
+        return cls(settings, store=store, backend=backend, pool=pool, owns=tuple(owns))
+
+    # --- lazily made parts ------------------------------------------------------------------------
+    @property
+    def backend(self) -> Any:
+        with self._lock:
+            if self._backend is None:
+                from tutor.backends import get_backend
+                self._backend = get_backend(None, self.settings)
+            return self._backend
+
+    def _kernel(self, live: LiveSession) -> Any:
+        """The session's own kernel (same key -> same live kernel), or raise SandboxUnavailable.
+
+        Kernels are held per session until it is solved, the service closes, or the pool's idle timeout
+        reaps them; when the pool is full, this service's least recently used idle kernels are given
+        back first (a tutoring session's key work does not need its kernel state afterwards)."""
+        from sandbox import SandboxBusy, SandboxError
+        try:
+            with self._lock:
+                if self._pool is None:
+                    from sandbox import KernelPool
+                    run_dir = Path(self.settings.data_dir) / "kernels"
+                    run_dir.mkdir(parents=True, exist_ok=True)
+                    self._pool = KernelPool(self.settings.sandbox, run_dir)
+                if not self._pool_started:
+                    self._pool.start()
+                    self._pool_started = True
+            try:
+                session = self._pool.acquire(self._kernel_key(live.id))
+            except SandboxBusy:
+                if not self._free_idle_kernels(live.id):
+                    raise
+                session = self._pool.acquire(self._kernel_key(live.id))
+            with self._lock:
+                self._held[live.id] = time.monotonic()
+            return session
+        except SandboxError as exc:
+            raise SandboxUnavailable(f"no code kernel is available: {exc}") from exc
+
+    def _kernel_key(self, session_id: int) -> str:
+        return f"{self._kernel_ns}/session-{session_id}"
+
+    def _free_idle_kernels(self, keep: int) -> int:
+        with self._lock:
+            idle = sorted((t, sid) for sid, t in self._held.items()
+                          if sid != keep and not (sid in self._live and self._live[sid].lock.locked()))
+        freed = 0
+        for _, sid in idle[: max(1, len(idle) // 2)]:
+            self._release_id(sid)
+            freed += 1
+        return freed
+
+    def _release(self, live: LiveSession) -> None:
+        self._release_id(live.id)
+
+    def _release_id(self, session_id: int) -> None:
+        with self._lock:
+            held = self._held.pop(session_id, None)
+        if held is None or self._pool is None:
+            return
+        try:
+            self._pool.release(self._kernel_key(session_id))
+        except Exception:  # noqa: BLE001 - a kernel that is already gone is fine
+            log.debug("release of session %s kernel failed", session_id, exc_info=True)
+
+    def _ask(self, live: LiveSession | None = None):
+        cancel = live.cancel if live is not None else None
+
+        def ask(prompt: str, max_tokens: int) -> str:
+            return self.backend.complete(prompt, stop=STOP_STRINGS, max_tokens=max_tokens, cancel=cancel).text()
+        return ask
+
+    # --- policy -------------------------------------------------------------------------------------
+    def modes_allowed(self, user_id: int) -> set[str]:
+        user = self.store.get_user(user_id)
+        if user.role in ("teacher", "admin"):
+            return set(MODES)
+        return {"tutor", "solve"} if self.store.class_policy(user_id).allow_solve_mode else {"tutor"}
+
+    def _can_skip(self, user_id: int) -> bool:
+        user = self.store.get_user(user_id)
+        return user.role in ("teacher", "admin") or bool(self.store.class_policy(user_id).allow_hint_skip)
+
+    # --- sessions -----------------------------------------------------------------------------------
+    def start_session(self, user_id: int, *, question: str | None = None, problem_id: int | None = None,
+                      mode: str = "tutor") -> Iterator[Event]:
+        if mode not in MODES:
+            raise BadInput(f"mode must be one of {', '.join(MODES)}")
+        if (question is None) == (problem_id is None):
+            raise BadInput("start a session with either a question or a problem")
+        if question is not None:
+            question = _check_text(question, "question", self.settings.max_question_chars)
+        if mode not in self.modes_allowed(user_id):
+            raise Forbidden("your class does not allow solve mode; the tutor will guide you instead")
+        problem = self.store.get_problem(problem_id) if problem_id is not None else None
+        classes = self.store.list_classes(student_id=user_id)
+        rec = self.store.create_session(user_id, mode=mode, problem_id=problem_id, question=question,
+                                        class_id=classes[0].id if classes else None)
+        if problem is None:
+            problem = self.store.get_problem(rec.problem_id)
+        live = LiveSession(id=rec.id, user_id=user_id, mode=mode, question=problem.text, problem_id=problem.id,
+                           class_id=rec.class_id, skills=list(problem.skills or []),
+                           allow_skip=self._can_skip(user_id))
+        with self._lock:
+            self._live[live.id] = live
+        return self._stream(live, self._start(live, problem))
+
+    def _start(self, live: LiveSession, problem: Any) -> Iterator[Event]:
+        yield self._emit(live, SessionStarted(live.id, live.mode, live.question, live.problem_id))
+        if live.mode == "solve":
+            yield from self._solve_turn(live, live.question)
+            return
+        yield from self._prepare(live, problem.reference_answer)
+        yield self._emit(live, TutorMessage(opening_message(live), purpose="opening"))
+
+    def _prepare(self, live: LiveSession, reference: str | None) -> Iterator[Event]:
+        """Solve privately, record the key (and flags for the teacher), tag skills."""
+        yield KeyStatus("preparing", message="Working out the problem privately…")
+        try:
+            runner = self._kernel(live)
+        except SandboxUnavailable as exc:
+            log.warning("session %s: key prepared without a kernel: %s", live.id, exc)
+            runner = None
+        try:
+            backend = self.backend
+        except TutorError as exc:
+            backend, reason = None, exc.message
+        if backend is not None:
+            key = prepare_key(live.question, backend=backend, runner=runner, settings=self.settings,
+                              reference=reference, cancel=live.cancel,
+                              on_event=lambda ev: self.store.append(live.id, ev, private=True))
+        elif reference:
+            key = SolutionKey(reference, (KeyStep(1, "Work out the answer to the problem", reference),), False,
+                              f"the model is unavailable ({reason}); the teacher's reference answer is used",
+                              "reference", reference_answer=reference)
+        else:
+            key = SolutionKey(None, (), False, f"the model is unavailable ({reason})", "none")
+        live.key = key
+        live.key_pending = False
+        self.store.save_solution_key(session_id=live.id, problem_id=live.problem_id, answer=key.answer,
+                                     steps=_key_steps_for_store(key), verified=key.verified,
+                                     verification="\n".join((key.verification,) + key.problems),
+                                     source=key.source, model=getattr(self.backend_or_none(), "name", None),
+                                     model_answer=key.model_answer, reference_answer=key.reference_answer,
+                                     disagreement=key.disagreement)
+        if key.solution_text:
+            self.store.append(live.id, {"kind": "key_work", "text": key.solution_text}, private=True)
+        if key.disagreement:
+            self.store.raise_flag(live.id, "key_disagreement", source="system",
+                                  note="The model's answer differs from the teacher's reference answer "
+                                       "(the reference is used); please check the problem and the reference.")
+        elif key.status != "verified":
+            self.store.raise_flag(live.id, "key_unverified", source="system",
+                                  note=f"The solution key could not be confirmed by executed code: {key.verification}")
+        if live.step < 1:
+            live.step = 1
+        self.store.set_progress(live.id, current_step=1, hint_level=0)
+        if not live.skills:
+            live.skills = tag_problem(live.question, ask_model=self._tagger(live))
+            try:
+                self.store.set_problem_skills(live.problem_id, live.skills)
+            except TutorError:
+                log.warning("could not store skills for problem %s", live.problem_id, exc_info=True)
+        messages = {"verified": "I've worked it out and checked my answer.",
+                    "unverified": "I've worked it out, but couldn't double-check my answer by computation.",
+                    "unavailable": "I couldn't work out a reliable answer; I can still check your steps."}
+        yield self._emit(live, KeyStatus(key.status, len(key.steps), messages[key.status]))
+
+    def backend_or_none(self) -> Any:
+        return self._backend
+
+    def _tagger(self, live: LiveSession):
+        if getattr(self.settings, "skill_tagging", "model") != "model" or self._backend is None:
+            return None
+        ask = self._ask(live)
+        return lambda q: ask(build_prompt(q, mode="none"), 16)
+
+    # --- loading sessions (after a restart too) --------------------------------------------------------
+    def _get(self, user_id: int, session_id: int) -> LiveSession:
+        rec = self.store.session_for(user_id, session_id)   # NotFound for someone else's session
+        with self._lock:
+            live = self._live.get(session_id)
+        if live is not None:
+            live.status = rec.status
+            return live
+        live = self._load(rec)
+        with self._lock:
+            return self._live.setdefault(session_id, live)
+
+    def _load(self, rec: Any) -> LiveSession:
+        problem = self.store.get_problem(rec.problem_id) if rec.problem_id is not None else None
+        live = LiveSession(id=rec.id, user_id=rec.user_id, mode=rec.mode, question=problem.text if problem else rec.title,
+                           problem_id=rec.problem_id, class_id=rec.class_id,
+                           skills=list(problem.skills or []) if problem else [], allow_skip=self._can_skip(rec.user_id),
+                           status=rec.status, solved=rec.solved)
+        key_rec = self.store.solution_key(session_id=rec.id)
+        if key_rec is not None:
+            live.key = _key_from_record(key_rec)
+        elif rec.mode == "tutor":
+            live.key_pending = True
+        live.step = max(1, rec.current_step)
+        live.level = rec.hint_level
+        for h in self.store.hints(rec.id):
+            live.hints.setdefault(h.step, []).append(h.text)
+            live.observed.add(h.step)
+            if live.key is not None and h.level >= BOTTOM_OUT and h.step >= live.steps_total:
+                live.revealed = True
+        for a in self.store.attempts(rec.id):
+            if a.step is not None and a.verdict != "unreadable":
+                live.observed.add(a.step)
+            if a.kind == "step" and a.verdict == "valid":
+                live.work.extend(ln.strip() for ln in a.input.splitlines() if ln.strip())
+        if rec.mode == "solve":
+            live.chat.append({"role": "user", "content": live.question})
+        for ev in self.store.events(rec.id, include_private=False):
+            if ev.kind == "message" and ev.data.get("role") == "student":
+                live.history.append(("Student", ev.text or ""))
+                live.chat.append({"role": "user", "content": ev.text or ""})
+            elif ev.kind == "tutor_message":
+                live.history.append(("Tutor", ev.text or ""))
+            elif ev.kind == "done" and rec.mode == "solve":
+                text = (ev.data.get("extra") or {}).get("text")
+                if isinstance(text, str) and text.strip():
+                    live.chat.append({"role": "assistant", "content": text})
+        return live
+
+    # --- streaming helpers ---------------------------------------------------------------------------
+    def _emit(self, live: LiveSession, event: Event, private: bool = False) -> Event:
+        """Record, then hand out: an event the student saw is always in the store."""
+        self.store.append(live.id, event, private=private)
+        return event
+
+    def _stream(self, live: LiveSession, body: Iterator[Event]) -> Iterator[Event]:
+        if not live.lock.acquire(timeout=1.0):
+            yield ErrorEvent("busy", "The tutor is still working on your previous request in this session.")
+            return
+        live.cancel.clear()
+        try:
+            if live.status == "interrupted":
+                self.store.resume_session(live.id)
+                live.status = "active"
+            if live.key_pending and live.mode == "tutor":
+                problem = self.store.get_problem(live.problem_id) if live.problem_id else None
+                yield from self._prepare(live, problem.reference_answer if problem else None)
+            yield from body
+        except TutorError as exc:
+            yield self._safe_error(live, ErrorEvent(exc.code, exc.message))
+        except Exception as exc:  # noqa: BLE001 - one place turns a bug into a message, not a broken page
+            log.exception("session %s failed", live.id)
+            yield self._safe_error(live, ErrorEvent("internal_error", f"Something went wrong ({type(exc).__name__}); "
+                                                                      "your work so far is saved."))
+        finally:
+            live.lock.release()
+
+    def _safe_error(self, live: LiveSession, event: ErrorEvent) -> ErrorEvent:
+        try:
+            self.store.append(live.id, event)
+        except Exception:  # noqa: BLE001 - the store itself may be what failed
+            log.warning("could not record error event for session %s", live.id, exc_info=True)
+        return event
+
+    # --- asking ------------------------------------------------------------------------------------------
+    def ask(self, user_id: int, session_id: int, text: str) -> Iterator[Event]:
+        text = _check_text(text, "message", self.settings.max_message_chars)
+        live = self._get(user_id, session_id)
+        return self._stream(live, self._ask_body(live, text))
+
+    def _ask_body(self, live: LiveSession, text: str) -> Iterator[Event]:
+        self.store.append_message(live.id, text, role="student")
+        if live.mode == "solve":
+            yield from self._solve_turn(live, text)
+            return
+        reply = socratic_reply(live, text, self._ask(live), regenerations=self.settings.hint_regenerations,
+                               max_tokens=self.settings.hint_max_tokens, timeout=self.settings.guard_timeout_s)
+        if reply.guard not in ("passed", "refused"):
+            self.store.append(live.id, {"kind": "reply_guard", "guard": reply.guard, "reasons": list(reply.reasons)},
+                              private=True)
+        live.history += [("Student", text), ("Tutor", reply.text)]
+        yield self._emit(live, TutorMessage(reply.text, purpose="reply"))
+
+    def _solve_turn(self, live: LiveSession, text: str) -> Iterator[Event]:
+        """Solve mode: the full tool-integrated solution, streamed, in the session's kernel."""
+        from tutor.loop import run_turn
+
+        live.chat.append({"role": "user", "content": text})
+        try:
+            runner = self._kernel(live)
+        except SandboxUnavailable as exc:
+            yield self._emit(live, ErrorEvent(exc.code, exc.message))
+            runner = None
+        prompt = build_prompt(live.chat, mode="tir" if runner is not None else "cot")
+        for ev in run_turn(self.backend, runner, prompt, self.settings, cancel=live.cancel):
+            if not isinstance(ev, TextDelta):
+                self.store.append(live.id, ev)
+            if isinstance(ev, Done):
+                answer_text = ev.extra.get("text")
+                if isinstance(answer_text, str) and answer_text.strip():
+                    live.chat.append({"role": "assistant", "content": answer_text})
+                else:
+                    live.chat.pop()   # nothing came back: do not leave a dangling user message
+            yield ev
+
+    def cancel(self, user_id: int, session_id: int) -> None:
+        self._get(user_id, session_id).cancel.set()
+
+    # --- hints ------------------------------------------------------------------------------------------
+    def next_hint(self, user_id: int, session_id: int, *, bottom_out: bool = False) -> Iterator[Event]:
+        live = self._get(user_id, session_id)
+        if live.mode != "tutor":
+            raise BadInput("hints are part of tutoring mode; this session is in solve mode")
+        if bottom_out and not live.allow_skip:
+            raise Forbidden("your class works through the hints one at a time; ask for the next hint")
+        return self._stream(live, self._hint_body(live, bottom_out))
+
+    def _hint_body(self, live: LiveSession, bottom_out: bool) -> Iterator[Event]:
+        key = live.key
+        if key is None or not key.steps:
+            yield self._emit(live, TutorMessage("I have no worked solution to give hints from for this problem. "
+                                                "Write your steps and I'll check each one.", purpose="notice"))
+            return
+        if live.revealed and live.level >= BOTTOM_OUT and live.step >= live.steps_total:
+            yield self._emit(live, TutorMessage("You've seen every hint for this problem, including the worked "
+                                                "solution. Try writing it up in your own words.", purpose="notice"))
+            return
+        step = key.step(live.step)
+        level = BOTTOM_OUT if bottom_out else min(live.level + 1, BOTTOM_OUT)
+        mastery = []
+        if step.index not in live.observed and not live.solved:
+            live.observed.add(step.index)
+            mastery = self._observe(live, correct=False, cause="hint")
+        result = generate_hint(self._ask(live), live.question, key, step, level,
+                               previous=live.hints.get(step.index, []), student_work=live.work,
+                               runner=_LazyRunner(self, live), regenerations=self.settings.hint_regenerations,
+                               max_tokens=self.settings.hint_max_tokens, timeout=self.settings.guard_timeout_s)
+        event = HintShown(step=step.index, level=level, text=result.text, steps=len(key.steps),
+                          bottom_out=level >= BOTTOM_OUT, guard=result.guard)
+        self._emit(live, event)
+        self.store.append(live.id, {"kind": "hint_guard", "step": step.index, "level": level, **result.record()},
+                          private=True)
+        if result.fallback:
+            self.store.raise_flag(live.id, "hint_replaced", source="system",
+                                  note=f"Step {step.index}, rung {level}: the generated hint was replaced by a safe "
+                                       f"fallback ({'; '.join(result.reasons) or 'no usable text'}).")
+        live.hints.setdefault(step.index, []).append(result.text)
+        live.level = level
+        if level >= BOTTOM_OUT:
+            if step.index >= len(key.steps):
+                live.revealed = True
+            else:   # the worked step is done: the ladder starts again on the next step
+                live.step, live.level = step.index + 1, 0
+                self.store.set_progress(live.id, current_step=live.step, hint_level=0)
+        yield event
+        yield from mastery
+
+    def _observe(self, live: LiveSession, *, correct: bool, cause: str) -> list[MasteryUpdated]:
+        out = []
+        for skill in live.skills:
+            current = self.store.get_mastery(live.user_id, skill)
+            change = observe(skill, current.p_known if current else None, correct, self.params)
+            p = self.params
+            self.store.update_mastery(live.user_id, skill, change.after, correct=correct, cause=cause,
+                                      params=(p.p_init, p.p_learn, p.p_guess, p.p_slip), session_id=live.id)
+            out.append(self._emit(live, MasteryUpdated(skill, round(change.after, 4), change.mastered)))
+        return out
+
+    # --- submissions -------------------------------------------------------------------------------------
+    def submit(self, user_id: int, session_id: int, text: str, kind: str = "answer") -> Iterator[Event]:
+        if kind not in ("answer", "step"):
+            raise BadInput('a submission is an "answer" or a "step"')
+        text = _check_text(text, "answer" if kind == "answer" else "step", self.settings.max_message_chars)
+        live = self._get(user_id, session_id)
+        if live.mode != "tutor":
+            raise BadInput("answers and steps are checked in tutoring mode; this session is in solve mode")
+        if kind == "step":
+            lines = [ln for ln in text.splitlines() if ln.strip()]
+            if len(lines) > self.settings.max_submission_lines:
+                raise InputTooLong(f"at most {self.settings.max_submission_lines} lines can be checked at once")
+        return self._stream(live, self._submit_body(live, text, kind))
+
+    def _submit_body(self, live: LiveSession, text: str, kind: str) -> Iterator[Event]:
+        timeout = self.settings.guard_timeout_s
+        step_before = live.step
+        if kind == "answer":
+            check = check_answer(live, text, timeout)
+        else:
+            check = check_steps(live, text, timeout, self.settings.max_submission_lines)
+        event = AttemptChecked(attempt_kind=kind, verdict=check.verdict, feedback=check.feedback,
+                               first_bad_line=check.first_bad_line, step=step_before, solved=check.solved, input=text)
+        self._emit(live, event)
+        mastery: list[MasteryUpdated] = []
+        if check.observed_step is not None and check.first_attempt_correct is not None and not live.solved:
+            live.observed.add(check.observed_step)
+            mastery = self._observe(live, correct=check.first_attempt_correct, cause=kind)
+        if check.solved:
+            live.solved = True
+            self._release(live)
+            self.store.finish_session(live.id, solved=True, final_answer=text)
+            live.status = "finished"
+        elif check.advanced_to is not None:
+            live.step, live.level = check.advanced_to, 0
+            self.store.set_progress(live.id, current_step=live.step, hint_level=0)
+        yield event
+        yield from mastery
+
+    # --- listings ----------------------------------------------------------------------------------------
+    def list_sessions(self, user_id: int) -> list[SessionSummary]:
+        return [SessionSummary(r.id, r.title, r.mode, r.status, r.solved, r.problem_id, r.started_at,
+                               r.last_activity_at) for r in self.store.list_sessions(user_id)]
+
+    def open_session(self, user_id: int, session_id: int) -> SessionView:
+        live = self._get(user_id, session_id)
+        rec = self.store.session_for(user_id, session_id)
+        events = [{"seq": e.seq, "at": e.at.isoformat(), **e.data, "kind": e.kind}
+                  for e in self.store.events(session_id, include_private=False)]
+        key_status = "none" if live.mode == "solve" else (
+            "preparing" if live.key_pending or (live.key is None and live.lock.locked()) else
+            (live.key.status if live.key else "unavailable"))
+        return SessionView(id=rec.id, title=rec.title, question=live.question, mode=rec.mode, status=rec.status,
+                           interrupted=rec.status == "interrupted", solved=rec.solved,
+                           step=live.step if live.key else 0, steps=live.steps_total, hint_level=live.level,
+                           key_status=key_status, can_skip=live.allow_skip, events=events)
+
+    def assigned_problems(self, user_id: int) -> list[ProblemView]:
+        sessions = self.store.list_sessions(user_id)
+        out = []
+        for p in self.store.assigned_problems(user_id):
+            mine = [s for s in sessions if s.problem_id == p.id]
+            out.append(ProblemView(p.id, p.text, list(p.skills or []), p.problem_set_id, p.position,
+                                   solved=any(s.solved for s in mine), sessions=len(mine)))
+        return out
+
+    # --- running ----------------------------------------------------------------------------------------
+    def health(self) -> dict[str, Any]:
+        with self._lock:
+            live = len(self._live)
+            busy = sum(1 for s in self._live.values() if s.lock.locked())
+        out: dict[str, Any] = {"live_sessions": live, "busy_sessions": busy,
+                               "backend": getattr(self._backend, "name", None) or f"{self.settings.backend} (not loaded)",
+                               "store": getattr(self.store, "dialect", "?")}
+        if self._pool is not None and self._pool_started:
+            try:
+                out["sandbox"] = self._pool.health()
+            except Exception as exc:  # noqa: BLE001 - health must answer even when a part is broken
+                out["sandbox"] = {"error": str(exc)}
+        else:
+            out["sandbox"] = "not started"
+        return out
+
+    def close(self) -> None:
+        with self._lock:
+            for live in self._live.values():
+                live.cancel.set()
+            held = list(self._held)
+        for sid in held:
+            self._release_id(sid)
+        if "pool" in self._owns and self._pool is not None and self._pool_started:
+            self._pool.close()
+        if "backend" in self._owns and self._backend is not None:
+            self._backend.close()
+        if "store" in self._owns:
+            self.store.close()
+
+
+class _LazyRunner:
+    """Acquires the session's kernel only when a hint actually claims something to check."""
+
+    def __init__(self, service: TutorService, live: LiveSession):
+        self._service, self._live = service, live
+
+    def run(self, code: str, timeout: float | None = None) -> Any:
+        return self._service._kernel(self._live).run(code, timeout=timeout)

@@ -1,0 +1,266 @@
+"""The tutoring session's logic: where the student is on the key, Socratic replies, checking answers and
+steps with feedback that never gives the answer away. No storage here; `tutor.service` persists.
+
+Every text this module returns to a student in tutoring mode has passed the leak guard against the
+key's final answer and the results of the current and later steps, unless the student has already
+solved the problem or seen the bottom-out of the last step.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from tutor.hints import BOTTOM_OUT, Ask, check_text, forbidden_values, socratic_prompt
+from tutor.key import KeyStep, SolutionKey
+
+# What a student types to get the answer handed over, or to talk the tutor out of its rules.
+_ANSWER_SEEKING = re.compile(
+    r"(give|tell|show|send|just|what(?:'s| is)|need)\s+(?:me\s+)?(?:the\s+)?(?:final\s+|whole\s+|full\s+)?"
+    r"(answer|solution|result)"
+    r"|ignore\s+(?:all\s+|your\s+|the\s+|any\s+|previous\s+|prior\s+)*(instructions|rules|prompt)"
+    r"|\bi(?:'m|\s+am)\s+(?:the\s+|your\s+|a\s+)?teacher"
+    r"|solve\s+it\s+for\s+me|do\s+it\s+for\s+me|(?:system|developer)\s+prompt|jailbreak",
+    re.I)
+
+
+def asks_for_answer(message: str) -> bool:
+    return bool(_ANSWER_SEEKING.search(message))
+
+
+@dataclass
+class LiveSession:
+    """One session as the service holds it in memory (rebuilt from the store after a restart)."""
+    id: int
+    user_id: int
+    mode: str
+    question: str
+    problem_id: int | None = None
+    class_id: int | None = None
+    skills: list[str] = field(default_factory=list)
+    key: SolutionKey | None = None
+    step: int = 1                       # current step, 1-based
+    level: int = 0                      # highest rung shown on the current step
+    hints: dict[int, list[str]] = field(default_factory=dict)   # step -> hint texts shown
+    observed: set[int] = field(default_factory=set)             # steps whose first attempt counted for BKT
+    work: list[str] = field(default_factory=list)               # the student's accepted lines
+    history: list[tuple[str, str]] = field(default_factory=list)  # ("Student"|"Tutor", text)
+    chat: list[dict[str, str]] = field(default_factory=list)      # solve mode: the model conversation
+    solved: bool = False
+    revealed: bool = False              # bottom-out of the last step shown
+    allow_skip: bool = False
+    # a plain Lock: a web server may resume a stream on another thread than the one that started it
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    status: str = "active"              # the store's status when loaded (interrupted sessions resume on use)
+    key_pending: bool = False           # tutoring mode whose key was never prepared (process died first)
+    cancel: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def steps_total(self) -> int:
+        return len(self.key.steps) if self.key else 0
+
+    @property
+    def current(self) -> KeyStep | None:
+        if not self.key or not self.key.steps:
+            return None
+        return self.key.step(min(self.step, self.steps_total))
+
+    @property
+    def answer_open(self) -> bool:
+        """May the final answer now be said? Only after solving it or the last bottom-out."""
+        return self.solved or self.revealed
+
+    def forbidden(self) -> dict[str, str]:
+        """What no message to the student may contain right now (labels -> hidden values)."""
+        step = self.current
+        if self.answer_open or self.key is None or step is None:
+            return {}
+        return forbidden_values(self.key, step, BOTTOM_OUT - 1)
+
+
+def safe(text: str, live: LiveSession, timeout: float) -> bool:
+    forbidden = live.forbidden()
+    return not forbidden or check_text(text, forbidden, timeout).ok
+
+
+def say(live: LiveSession, text: str, plain: str, timeout: float) -> str:
+    """`text` if it is safe to show now, else `plain` (a wording without numbers). Even fixed messages
+    are checked: an example like "2x + 3 = 7" would give away an answer of 2 or 7."""
+    return text if safe(text, live, timeout) else plain
+
+
+# --- messages --------------------------------------------------------------------------------------
+
+def opening_message(live: LiveSession) -> str:
+    key = live.key
+    if key is None or key.status == "unavailable":
+        return ("I couldn't work out a checked solution for this problem, so I can't grade your final answer, "
+                "but I can still check each step you write and talk it through with you. What do you notice first?")
+    caution = "" if key.status == "verified" else (
+        " (My own solution could not be double-checked by a program, so your teacher will review it.)")
+    plural = "step" if len(key.steps) == 1 else "steps"
+    counted = f" in {len(key.steps)} {plural}"
+    if not safe(counted, live, 5.0):   # a step count that happens to equal a hidden value stays unsaid
+        counted = ""
+    return (f"Let's work on this together. I've worked it out privately{counted}.{caution} "
+            "Start by telling me what the problem asks you to find. You can write a step to have it checked, "
+            "ask for a hint, or submit your answer whenever you're ready.")
+
+
+REFUSAL = ("I can't hand you the answer — working it out is how it sticks — but I'll help you get there. "
+           "Ask for a hint, or tell me what you've tried so far.")
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+    guard: str              # passed | regenerated | fallback | refused
+    passed_first: bool
+    reasons: tuple[str, ...] = ()
+
+
+def socratic_reply(live: LiveSession, message: str, ask: Ask, *, regenerations: int, max_tokens: int,
+                   timeout: float) -> Reply:
+    """A short guiding reply. Requests for the answer get a refusal without consulting the model."""
+    if not live.answer_open and asks_for_answer(message):
+        return Reply(REFUSAL, "refused", True)
+    reasons: list[str] = []
+    for attempt in range(1 + max(0, regenerations)):
+        try:
+            text = ask(socratic_prompt(live.question, live.key, live.current, live.history, message,
+                                       stricter=attempt > 0), max_tokens).strip()
+        except Exception as exc:  # noqa: BLE001 - the model failing gets a safe reply, not a crash
+            reasons.append(f"model failed: {type(exc).__name__}")
+            break
+        if not text:
+            reasons.append("empty")
+            continue
+        forbidden = live.forbidden()
+        verdict = check_text(text, forbidden, timeout) if forbidden else None
+        if verdict is None or verdict.ok:
+            return Reply(text, "passed" if attempt == 0 else "regenerated", attempt == 0, tuple(reasons))
+        reasons.append(verdict.reason)
+    return Reply("Good question. What do you already know from the problem that could help with the step you're "
+                 "on? Try writing it down as an equation or expression, and I'll check it.",
+                 "fallback", False, tuple(reasons))
+
+
+# --- checking the student's work ---------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Check:
+    verdict: str                 # answer: correct | incorrect | unreadable | unchecked; step: valid | invalid | unreadable
+    feedback: str
+    first_bad_line: int | None = None
+    solved: bool = False
+    first_attempt_correct: bool | None = None   # the BKT observation for the current step (None: not an attempt)
+    observed_step: int | None = None
+    advanced_to: int | None = None
+
+
+def _student_answer(text: str) -> str:
+    from tutor.answers import extract_answer
+
+    t = text.strip()
+    if "\\boxed" in t or "\\fbox" in t:
+        got = extract_answer(t)
+        if got is not None:
+            return got.answer
+    t = t.strip("$ .")
+    # "x = 3" and "the answer is 3": keep the right-hand side of a single equation
+    t = re.sub(r"^(?:the\s+)?(?:final\s+)?answer\s*(?:is|:)\s*", "", t, flags=re.I)
+    if t.count("=") == 1 and re.fullmatch(r"\s*[A-Za-z]\w*\s*", t.split("=")[0]):
+        t = t.split("=")[1].strip()
+    return t
+
+
+def _graded(reference: str, answer: str, timeout: float) -> bool:
+    from tutor.grader import grade
+
+    try:
+        return bool(grade(reference, answer, timeout=timeout).equivalent)
+    except Exception:  # noqa: BLE001 - an answer the grader cannot read is not correct
+        return False
+
+
+def check_answer(live: LiveSession, text: str, timeout: float) -> Check:
+    answer = _student_answer(text)
+    observe = None if live.step in live.observed else live.step
+    if not answer or not re.search(r"[\w\d]", answer):
+        return Check("unreadable", say(live, "I couldn't read an answer there. Type it as a number or expression, "
+                                             "e.g. 3/4 or 2\\sqrt{3}.",
+                                       "I couldn't read an answer there. Type it as a number or expression.", timeout))
+    key = live.key
+    if key is None or not key.answer:
+        return Check("unchecked", "I have no checked solution to compare with, so I can't grade this answer; your "
+                                  "teacher will see it. You can still have each of your steps checked.")
+    if _graded(key.answer, answer, timeout):
+        return Check("correct", "Correct — well done! That's the answer.", solved=True,
+                     first_attempt_correct=True if observe else None, observed_step=observe)
+    feedback = "Not quite — that isn't the answer yet."
+    for s in key.steps[:-1]:
+        if s.index >= live.step and s.result and _graded(s.result, answer, timeout):
+            feedback += " That value is a good intermediate result, though: keep going from there."
+            break
+    else:
+        feedback += f" Look again at step {live.step} of {live.steps_total}, or ask for a hint."
+    if not safe(feedback, live, timeout):  # the step number itself could equal a hidden value
+        feedback = "Not quite — that isn't the answer yet. Check your work, or ask for a hint."
+    return Check("incorrect", feedback, first_attempt_correct=False if observe else None, observed_step=observe)
+
+
+def check_steps(live: LiveSession, text: str, timeout: float, max_lines: int,
+                checker: Callable[..., Any] | None = None) -> Check:
+    """Check each line against the line before (the student's last accepted line, or the problem)."""
+    from tutor.errors import BadInput
+    from tutor.hints import mentions
+
+    if checker is None:
+        from tutor.steps import check_step as checker
+    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
+    if not lines:
+        raise BadInput("there is no step to check")
+    if len(lines) > max_lines:
+        raise BadInput(f"at most {max_lines} lines can be checked at once")
+    previous = live.work[-1] if live.work else None
+    observe = None if live.step in live.observed else live.step
+    accepted: list[str] = []
+    for i, line in enumerate(lines, start=1):
+        verdict = checker(line, previous=previous, problem=live.question)
+        if verdict.verdict != "valid":
+            where = f"Line {i}" if len(lines) > 1 else "This line"
+            reason = (verdict.reason or "").strip()
+            if reason and not safe(reason, live, timeout):
+                reason = ""
+            if verdict.verdict == "unreadable":
+                msg = f"{where}: I couldn't read it as maths." + (f" ({reason})" if reason else "")
+                msg = say(live, msg + " Try plain text like 2x + 3 = 7 or LaTeX.", msg + " Try plain text or LaTeX.",
+                          timeout)
+                # an unreadable line is not a mathematical attempt: no BKT observation
+                return Check("unreadable", msg, first_bad_line=i if len(lines) > 1 else None)
+            msg = f"{where} does not follow from the line before." + (f" {reason}" if reason else "")
+            live.work.extend(accepted)
+            return Check("invalid", msg, first_bad_line=i, first_attempt_correct=False if observe else None,
+                         observed_step=observe)
+        accepted.append(line)
+        previous = line
+    live.work.extend(accepted)
+    # did the work reach the result of the current (or a later) step?
+    reached = None
+    if live.key is not None:
+        for s in live.key.steps:
+            if s.index >= live.step and s.result and any(mentions(ln, s.result, timeout) for ln in accepted):
+                reached = s.index
+    msg = "Valid — each line follows." if len(lines) > 1 else "Valid — that follows."
+    advanced = None
+    if reached is not None and live.key is not None:
+        if reached >= live.steps_total:
+            msg += " That looks like the end of the problem: submit it as your answer."
+        else:
+            advanced = reached + 1
+            numbered = f"{msg} That completes step {reached}; now on to step {advanced}."
+            msg = numbered if safe(numbered, live, timeout) else msg + " That completes this step; on to the next one."
+    return Check("valid", msg, first_attempt_correct=True if observe else None, observed_step=observe,
+                 advanced_to=advanced)
