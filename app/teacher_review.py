@@ -11,6 +11,7 @@ Unlike the student's view this includes the private solution work, marked as hid
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -178,7 +179,7 @@ class TranscriptRenderer:
         self._say("assistant", f"**Verdict:** {mark}{line}{solved}{feedback}", private)
 
     def _on_answer(self, d: dict[str, Any], private: bool, ev: Any) -> None:
-        self._say("assistant", f"🏁 model's final answer: ${escape(d.get('answer') or '')}$ "
+        self._say("assistant", f"🏁 model's final answer: {_math(d.get('answer') or '')} "
                                f"(from {escape(d.get('source') or 'boxed')})", private)
 
     def _on_mastery(self, d: dict[str, Any], private: bool, ev: Any) -> None:
@@ -245,18 +246,18 @@ class TranscriptRenderer:
         if t.problem is not None:
             lines.append(f"**Problem** (#{t.problem.id}, {escape(t.problem.source)}): {prose(t.problem.text)}")
             if t.problem.reference_answer:
-                lines.append(f"**Teacher's reference answer:** ${escape(t.problem.reference_answer)}$")
+                lines.append(f"**Teacher's reference answer:** {_math(t.problem.reference_answer)}")
         k = t.key
         if k is None:
             lines.append("**Solution key:** none recorded")
         else:
             verified = "✅ verified by executed code" if k.verified else "⚠️ NOT verified by code"
-            lines.append(f"**Solution key:** ${escape(k.answer or '?')}$ — {verified}"
+            lines.append(f"**Solution key:** {_math(k.answer or '?')} — {verified}"
                          + (f" ({escape(k.verification)})" if k.verification else "")
                          + f" · source: {escape(k.source)}" + (f" ({escape(k.model)})" if k.model else ""))
             if k.disagreement:
-                lines.append(f"**⚠️ Reference/model disagreement:** model says ${escape(k.model_answer or '?')}$, "
-                             f"reference says ${escape(k.reference_answer or '?')}$")
+                lines.append(f"**⚠️ Reference/model disagreement:** model says {_math(k.model_answer or '?')}, "
+                             f"reference says {_math(k.reference_answer or '?')}")
             if k.steps:
                 steps = "; ".join(f"{i + 1}. {escape(str(st.get('text') or st.get('description') or ''))}"
                                   + (f" → {escape(str(st['result']))}" if st.get("result") not in (None, "") else "")
@@ -275,6 +276,13 @@ class TranscriptRenderer:
         else:
             lines.append("**Flags:** none")
         return "\n\n".join(lines)
+
+
+def _math(answer: str) -> str:
+    """An answer as inline math when it looks like math (digits, LaTeX), else as plain text ("True")."""
+    if re.search(r"[\\^_{}0-9]", answer) and "$" not in answer:
+        return f"${escape(answer)}$"
+    return escape(answer)
 
 
 def _compact(d: dict[str, Any], limit: int = 400) -> str:

@@ -38,6 +38,8 @@ def test_teacher_reviews_flags_and_exports_a_session(school, browser_page):
     page.locator("#tt-sessions span", has_text="Sam Student").first.click()
     chat = page.locator("#tt-transcript")
     expect(chat).to_contain_text("ran code")
+    expect(chat).to_contain_text("rung 1 of 4")
+    expect(chat).to_contain_text("Feedback shown: Correct")   # the last message: everything is rendered
     text = chat.inner_text()
     assert "solve(2*x + 3 - 17, x)" in text and "[7]" in text          # a code cell with its output
     assert "rung 1 of 4" in text and "What operation is being done" in text  # the hint with its rung
