@@ -44,8 +44,9 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
 
-def run_store(url: str, writers: int, seconds: float) -> dict:
-    store = Store(url, hasher=make_hasher(1, 1024, 1), pool_size=max(5, writers), max_overflow=writers)
+def run_store(url: str, writers: int, seconds: float, synchronous: str) -> dict:
+    store = Store(url, hasher=make_hasher(1, 1024, 1), pool_size=max(5, writers), max_overflow=writers,
+                  sqlite_synchronous=synchronous)
     store.upgrade()
     learner = store.create_user(f"bench{secrets.token_hex(3)}", "student")
     sessions = [store.create_session(learner.id, question=f"q{n}").id for n in range(writers)]
@@ -85,13 +86,13 @@ def run_store(url: str, writers: int, seconds: float) -> dict:
             "p95_ms": 1000 * _percentile(flat, 0.95)}
 
 
-def run_baseline(kind: str, target: str, seconds: float) -> float:
-    """Rows/s of a bare INSERT + COMMIT loop (SQLite: WAL, synchronous FULL, as the store uses)."""
+def run_baseline(kind: str, target: str, seconds: float, synchronous: str = "FULL") -> float:
+    """Rows/s of a bare INSERT + COMMIT loop (SQLite: WAL and the same synchronous pragma as the store)."""
     if kind == "sqlite":
         import sqlite3
         conn = sqlite3.connect(target, isolation_level=None)
         conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute(f"PRAGMA synchronous={synchronous}")
         execute = conn.execute
     else:
         import psycopg
@@ -115,9 +116,12 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=5.0)
     ap.add_argument("--writers", default="1,32")
     ap.add_argument("--backends", default="sqlite,postgresql")
+    ap.add_argument("--sqlite-synchronous", default="FULL", choices=("OFF", "NORMAL", "FULL", "EXTRA"),
+                    help="SQLite synchronous pragma for the store and its baseline (the store's default: FULL)")
     args = ap.parse_args()
     writer_counts = [int(x) for x in args.writers.split(",")]
-    print(f"store benchmark: {args.seconds:.0f} s per run, writers {writer_counts} (threads, one session each)")
+    print(f"store benchmark: {args.seconds:.0f} s per run, writers {writer_counts} (threads, one session each), "
+          f"SQLite synchronous={args.sqlite_synchronous}")
     print(f"{'backend':<11}{'writers':>8}{'events/s':>11}{'p50 ms':>9}{'p95 ms':>9}{'vs bare':>9}"
           f"{'stored':>9}{'lost':>6}{'errors':>7}{'retries':>8}")
     failures = 0
@@ -126,7 +130,8 @@ def main() -> int:
             created: list[str] = []
             try:
                 if backend == "sqlite":
-                    base_rate = run_baseline("sqlite", str(Path(tmp) / "baseline.db"), args.seconds)
+                    base_rate = run_baseline("sqlite", str(Path(tmp) / "baseline.db"), args.seconds,
+                                             args.sqlite_synchronous)
                     urls = {w: f"sqlite:///{Path(tmp) / f'store{w}.db'}" for w in writer_counts}
                 else:
                     import psycopg
@@ -141,7 +146,7 @@ def main() -> int:
                             for w, db in zip(writer_counts, created[1:])}
                 print(f"{backend:<11}{'bare':>8}{base_rate:>11.0f}{'':>9}{'':>9}{1.0:>9.2f}")
                 for w in writer_counts:
-                    r = run_store(urls[w], w, args.seconds)
+                    r = run_store(urls[w], w, args.seconds, args.sqlite_synchronous)
                     lost = r["events"] - r["stored"]
                     failures += lost != 0 or r["errors"] != 0
                     print(f"{backend:<11}{w:>8}{r['events_per_s']:>11.0f}{r['p50_ms']:>9.2f}{r['p95_ms']:>9.2f}"
