@@ -39,6 +39,13 @@ class RoleRequired(Exception):
         self.roles = roles
 
 
+class CsrfFailed(HTTPException):
+    """A state-changing request without this browser's CSRF token (403; pages say "reload")."""
+
+    def __init__(self) -> None:
+        super().__init__(status_code=403, detail="missing or wrong CSRF token; reload the page and try again")
+
+
 @dataclass
 class AppContext:
     settings: Settings
@@ -116,7 +123,7 @@ class AppContext:
         data = self.cookies.read(request)
         nonce = data.nonce if data is not None else self.cookies.pre_nonce(request)
         if not self.cookies.csrf_ok(nonce, token):
-            raise HTTPException(status_code=403, detail="missing or wrong CSRF token; reload the page and try again")
+            raise CsrfFailed()
 
     async def csrf_protect(self, request: Request) -> None:
         """FastAPI dependency form of `check_csrf`."""

@@ -12,11 +12,13 @@ import os
 from typing import Any, AsyncIterator
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.context import AppContext, LoginRequired, RoleRequired
+from app.context import AppContext, CsrfFailed, LoginRequired, RoleRequired
 from app.cookies import SessionCookies
 from app.messages import friendly
 from app.metrics import Metrics
@@ -88,10 +90,24 @@ def _install_error_handlers(app: FastAPI, ctx: AppContext) -> None:
             return HTMLResponse(_forbidden_page(), status_code=403)
         return JSONResponse({"error": "forbidden", "message": friendly("forbidden")}, status_code=403)
 
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        # JSON clients get our stable codes and friendly text; pages keep FastAPI's default answer.
+        if not request.url.path.startswith("/api/"):
+            return await http_exception_handler(request, exc)
+        code = "csrf" if isinstance(exc, CsrfFailed) else _HTTP_CODES.get(exc.status_code, "error")
+        detail = exc.detail if isinstance(exc.detail, str) else None
+        return JSONResponse({"error": code, "message": friendly(code), "detail": detail},
+                            status_code=exc.status_code, headers=getattr(exc, "headers", None))
+
     @app.exception_handler(TutorError)
     async def tutor_error(_request: Request, exc: TutorError) -> Response:
         ctx.metrics.error(exc.code)
         return JSONResponse({"error": exc.code, "message": friendly(exc.code)}, status_code=exc.status)
+
+
+_HTTP_CODES = {400: "unreadable", 401: "login_required", 403: "forbidden", 404: "not_found", 405: "bad_input",
+               413: "too_long", 422: "unreadable", 429: "rate_limited"}
 
 
 def _forbidden_page() -> str:

@@ -38,6 +38,7 @@ _TEXT: dict[str, str] = {
     "store_unavailable": "The tutor cannot reach its records right now. Please try again in a minute; "
                          "nothing you already sent is lost.",
     "login_required": "Please sign in.",
+    "csrf": "This page is out of date. Reload it and try again.",
 }
 
 # Codes whose message (written by tutor/ for users) says something specific worth adding.

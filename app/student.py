@@ -252,20 +252,21 @@ def build(ctx: AppContext) -> gr.Blocks:
             if view is not None and view.session_id is not None:
                 ctx.own_session(user.id, view.session_id)
                 service.cancel(user.id, view.session_id)
-            return {status: "", notice: f"■ {friendly('cancelled')}"}
+            return {notice: f"■ {friendly('cancelled')}"}
 
         every = [chat, status, rung, verdict, view_state, notice, history]
         demo.load(on_load, None, every + [header, mode, assigned], api_visibility="private",
                   concurrency_limit=None)
         turn_kw = dict(concurrency_limit=settings.web_max_concurrent_turns, concurrency_id="turn",
                        api_visibility="private")
-        start_ev = start_btn.click(on_start, [question, assigned, mode, view_state], every + [question], **turn_kw)
-        send_ev = send_btn.click(on_send, [msg, view_state], every + [msg], **turn_kw)
-        submit_ev = msg.submit(on_send, [msg, view_state], every + [msg], **turn_kw)
-        hint_ev = hint_btn.click(on_hint, [view_state], every, **turn_kw)
-        check_ev = check_btn.click(on_check, [attempt, kind, view_state], every + [attempt], **turn_kw)
-        stop_btn.click(on_stop, [view_state], [status, notice], concurrency_limit=None, api_visibility="private",
-                       cancels=[start_ev, send_ev, submit_ev, hint_ev, check_ev])
+        start_btn.click(on_start, [question, assigned, mode, view_state], every + [question], **turn_kw)
+        send_btn.click(on_send, [msg, view_state], every + [msg], **turn_kw)
+        msg.submit(on_send, [msg, view_state], every + [msg], **turn_kw)
+        hint_btn.click(on_hint, [view_state], every, **turn_kw)
+        check_btn.click(on_check, [attempt, kind, view_state], every + [attempt], **turn_kw)
+        # Stop asks the service to cancel; the running action then ends normally with its "cancelled" Done,
+        # so the page keeps everything shown so far (Gradio's own `cancels=` would blank the outputs).
+        stop_btn.click(on_stop, [view_state], [notice], concurrency_limit=None, api_visibility="private")
         history.input(on_open, [history], every, concurrency_limit=None, api_visibility="private")
         new_btn.click(on_new, None, every + [question], concurrency_limit=None, api_visibility="private")
     demo.queue(default_concurrency_limit=settings.web_max_concurrent_turns, max_size=settings.web_max_queue,
