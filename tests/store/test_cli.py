@@ -29,6 +29,8 @@ def run(db_url, monkeypatch):
 def test_cli_round_trip(run, db_url, tmp_path):
     assert "run `mathtutor db upgrade`" in run("user", "list", ok=False).output  # clear error before migrating
     assert "base (empty)" in run("db", "current").output
+    assert "CREATE TABLE tutor_sessions" in run("db", "upgrade", "--sql").output
+    assert "base (empty)" in run("db", "current").output  # --sql printed, ran nothing
     run("db", "upgrade")
     assert "current:  0001" in run("db", "current").output
     run("db", "check")

@@ -64,9 +64,14 @@ def register(main: click.Group) -> None:
 
     @db.command("upgrade")
     @click.argument("revision", default="head")
-    def db_upgrade(revision: str) -> None:
+    @click.option("--sql", is_flag=True, help="Print the SQL instead of running it (for a DBA to review).")
+    def db_upgrade(revision: str, sql: bool) -> None:
         """Run the migrations up to REVISION (default: head). Creates the SQLite file if needed."""
         with _store(check_schema=False) as store:
+            if sql:
+                from tutor.store.migrate import upgrade_sql
+                upgrade_sql(store.engine, sys.stdout, revision)
+                return
             store.upgrade(revision)
             click.echo(f"{store.url}: at {store.current_revision()}")
 

@@ -81,3 +81,12 @@ def new_revision(engine: Engine, message: str, *, autogenerate: bool = True) -> 
     with engine.connect() as conn:
         command.revision(alembic_config(engine, conn), message=message, autogenerate=autogenerate, rev_id=next_id)
     return next_id
+
+
+def upgrade_sql(engine: Engine, out: Any, revision: str = "head") -> None:
+    """Write the SQL of the migrations from the database's current revision (or base) to `revision`,
+    for a DBA to review and run; nothing is executed."""
+    start = current_revision(engine)
+    cfg = alembic_config(engine)
+    cfg.output_buffer = out
+    command.upgrade(cfg, f"{start}:{revision}" if start else revision, sql=True)
