@@ -290,3 +290,13 @@ def test_out_of_range_ids_and_overlong_values_are_clear_errors(store):
         store.session_for(u.id, -1)
     with pytest.raises(BadInput):
         store.create_problem("fine", source_ref="x" * 300)
+
+
+def test_non_finite_numbers_in_an_event_do_not_lose_it(store):
+    u = store.create_user("f", "student")
+    s = store.create_session(u.id, question="q")
+    store.append(s.id, RoundText(text="t", round=0, seconds=float("nan")))
+    store.append(s.id, {"kind": "metrics", "ratio": float("inf"), "ok": 1.5})
+    first, second = store.events(s.id)
+    assert first.seconds is None and first.data["seconds"] is None
+    assert second.data == {"kind": "metrics", "ratio": None, "ok": 1.5}

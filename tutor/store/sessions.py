@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 import socket
 from typing import Any, Mapping
@@ -65,8 +66,11 @@ def event_data(event: Any) -> dict[str, Any]:
 
 
 def _clean(value: Any) -> Any:
+    """Text every database can hold; NaN and infinities (which JSON columns refuse) become None."""
     if isinstance(value, str):
         return clean_text(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
     if isinstance(value, dict):
         return {clean_text(k): _clean(v) for k, v in value.items()}
     if isinstance(value, list):
