@@ -129,7 +129,7 @@ def main() -> None:
             sync(torch, device)
         stps = (args.tokens - 16) / (time.perf_counter() - timed)
         print(f"batch-1 decode (static cache + torch.compile): {stps:.1f} tokens/s = "
-              f"{stps * weight_bytes / 1e9:.0f} GB/s, {100 * stps / limit:.0f}% of the bandwidth limit")
+              f"{stps * weight_bytes / 1e9:.1f} GB/s, {100 * stps / limit:.1f}% of the bandwidth limit")
 
 
 if __name__ == "__main__":
