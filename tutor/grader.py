@@ -202,7 +202,7 @@ def answer_shape(m: Math) -> tuple:
                 return ("assign", first, last)
             if len(m.sides) == 2 and isinstance(last, sympy.Symbol) and not _free(first):
                 return ("assign", last, first)
-        if len(m.sides) == 2 and m.ops[0] != "=" and len(_free(m.sides[0]) | _free(m.sides[1])) == 1:
+        if any(op != "=" for op in m.ops) and len(set().union(*[_free(x) for x in m.sides])) == 1:
             try:
                 return ("set", _as_set(m))
             except Exception:  # noqa: BLE001 - leave it as a relation
@@ -328,8 +328,8 @@ def _sets(a, b) -> tuple[bool, str]:
 
 
 def _relations(a: Relation, b: Relation) -> tuple[bool, str]:
-    if len(a.sides) != 2 or len(b.sides) != 2:
-        return False, "chained relations are not compared"
+    if (len(a.sides) != 2 or len(b.sides) != 2) and (a.ops[0] == "=" or b.ops[0] == "="):
+        return False, "chained equations are not compared"
     if a.ops[0] == "=" and b.ops[0] == "=":
         pa, pb = a.sides[0] - a.sides[1], b.sides[0] - b.sides[1]
         try:
@@ -357,11 +357,18 @@ def _relations(a: Relation, b: Relation) -> tuple[bool, str]:
     return False, "a different relation"
 
 
-def _as_set(r: Relation):
-    op = {"=": sympy.Eq, "!=": sympy.Ne, "<": sympy.Lt, "<=": sympy.Le, ">": sympy.Gt, ">=": sympy.Ge}[r.ops[0]]
-    rel = op(r.sides[0], r.sides[1])
-    (s,) = _free(r.sides[0]) | _free(r.sides[1])
-    return sympy.solveset(rel, s, sympy.S.Reals)
+def relation_set(r: Relation, symbol=None):
+    """Real solution set of a one-variable relation; chains (`-2 < x < 2`) intersect their links."""
+    ops = {"=": sympy.Eq, "!=": sympy.Ne, "<": sympy.Lt, "<=": sympy.Le, ">": sympy.Gt, ">=": sympy.Ge}
+    if symbol is None:
+        (symbol,) = set().union(*[_free(side) for side in r.sides])
+    result = sympy.S.Reals
+    for left, op, right in zip(r.sides, r.ops, r.sides[1:]):
+        result = sympy.Intersection(result, sympy.solveset(ops[op](left, right), symbol, sympy.S.Reals))
+    return result
+
+
+_as_set = relation_set
 
 
 def _free(x) -> set:

@@ -65,7 +65,7 @@ Math = Union[Basic, Relation, Alternatives]
 _UNICODE = {
     "\u2212": "-", "\u2013": "-", "\u00d7": "*", "\u22c5": "*", "\u00b7": "*", "\u00f7": "/",
     "\u2264": "<=", "\u2265": ">=", "\u2260": "!=", "\u03c0": "pi", "\u221a": "sqrt", "\u00b1": "+-",
-    "\u00b2": "^2", "\u00b3": "^3", "\u221e": "oo", "\u00b0": "",
+    "\u00b2": "^2", "\u00b3": "^3", "\u221e": "oo", "\u00b0": "", "\u2208": "=",
 }
 _FUNCS = {
     "sqrt": sympy.sqrt, "cbrt": sympy.cbrt, "sin": sympy.sin, "cos": sympy.cos, "tan": sympy.tan,
@@ -88,6 +88,8 @@ _UNIT_TAIL_RE = re.compile(r"(?:(?<=\s)|(?<=[\d)])(?=(?:" + _UNITS + r")\b))\s*(
                            r"(?:\s*/\s*[A-Za-z]+(?:\^?\d)?)?\s*)+$")
 _NAMESPACE = {"Integer": sympy.Integer, "Rational": Rational, "Symbol": Symbol, "Abs": sympy.Abs, **_FUNCS, **_CONSTS,
               "__builtins__": {}}
+_EMPTY_RE = re.compile(r"^(?:there\s+(?:is|are)\s+)?(?:no\s+(?:real\s+)?(?:solutions?|roots?|answers?)|none|"
+                       r"\{\s*\}|\u2205|empty\s+set)$", re.IGNORECASE)
 _MIXED_RE = re.compile(r"^(-?)\s*(\d+)\s+(\d+)\s*/\s*(\d+)$")
 _ANSWER_PREFIX_RE = re.compile(r"^(?:the\s+)?(?:final\s+)?answer\s*(?:is\b|:)\s*", re.IGNORECASE)
 _REL_RE = re.compile(r"<=|>=|!=|=>|=<|==|=|<|>")
@@ -145,6 +147,8 @@ def _read_plain(text: str) -> Math:
     s = _ANSWER_PREFIX_RE.sub("", s.strip().rstrip(".").strip())
     if not s:
         raise Unreadable("there is nothing to read")
+    if _EMPTY_RE.match(s):
+        return sympy.S.EmptySet
     pieces = _split_top(s)
     if len(pieces) == 1:
         return _read_piece(pieces[0])
@@ -174,6 +178,17 @@ def _split_top(s: str) -> list[str]:
 def _read_piece(s: str) -> Math:
     if "+-" in s:  # x = 3 ± 2: both signs
         return Alternatives((_read_piece(s.replace("+-", "+", )), _read_piece(s.replace("+-", "-"))))
+    parts = _REL_RE.split(s)
+    if len(parts) == 1:
+        return _read_side(s)
+    ops = tuple(_REL_NORMAL.get(op, op) for op in _REL_RE.findall(s))
+    if any(not p.strip() for p in parts):
+        raise Unreadable("one side of the relation is empty")
+    return Relation(tuple(_read_side(p.strip()) for p in parts), ops)
+
+
+def _read_side(s: str) -> Basic:
+    """A value, or a set `{1, 2}`, interval `[1, 2)` or point `(1, 2)`."""
     if s.startswith("{") and s.endswith("}"):
         return sympy.FiniteSet(*[_read_value(p) for p in _split_top(s[1:-1])])
     if s[0] in "([" and s[-1] in ")]" and _closes_at_end(s):
@@ -183,13 +198,7 @@ def _read_piece(s: str) -> Math:
             if len(values) == 2 and (s[0] == "[" or s[-1] == "]"):
                 return sympy.Interval(values[0], values[1], left_open=s[0] == "(", right_open=s[-1] == ")")
             return sympy.Tuple(*values)
-    parts = _REL_RE.split(s)
-    if len(parts) == 1:
-        return _read_value(s)
-    ops = tuple(_REL_NORMAL.get(op, op) for op in _REL_RE.findall(s))
-    if any(not p.strip() for p in parts):
-        raise Unreadable("one side of the relation is empty")
-    return Relation(tuple(_read_value(p) for p in parts), ops)
+    return _read_value(s)
 
 
 def _closes_at_end(s: str) -> bool:
@@ -392,6 +401,9 @@ def normalise(value: Math) -> Math:
         return Alternatives(tuple(normalise(i) for i in value.items))
     if not isinstance(value, Basic):
         return value
+    if isinstance(value, sympy.FiniteSet) and type(value) is not sympy.FiniteSet:
+        # latex2sympy's own FiniteSet subclass never equals SymPy's: rebuild it as SymPy's
+        return sympy.FiniteSet(*[normalise(a) for a in value.args])
     percent = sympy.UnevaluatedExpr(Rational(1, 100))
     if value.has(percent):
         value = value.replace(

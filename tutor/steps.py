@@ -96,7 +96,7 @@ def _resolve_continuation(line: str, previous: str | None) -> str:
 import sympy  # noqa: E402 - only the worker pays for SymPy; the functions above never touch it
 
 from tutor import mathtext  # noqa: E402
-from tutor.grader import expr_equal  # noqa: E402
+from tutor.grader import expr_equal, relation_set  # noqa: E402
 from tutor.mathtext import Alternatives, Relation, Unreadable  # noqa: E402
 
 _INSTRUCTION_RE = re.compile(
@@ -249,6 +249,11 @@ def _compare_equations(ctx, ctx_raw, cur, name: str) -> tuple[str, str]:
         if lost and not extra and isinstance(lost, sympy.FiniteSet) and isinstance(s_cur, sympy.FiniteSet) \
                 and s_cur != sympy.S.EmptySet and all(-v in s_cur for v in lost.args):
             return "invalid", "this step loses a solution: a square root can be positive or negative (±)"
+        denominator = sympy.denom(sympy.together(p))
+        if extra and isinstance(extra, sympy.FiniteSet) and _free(denominator) and any(
+                sympy.simplify(denominator.subs(syms[0], v)) == 0 for v in extra.args):
+            return "invalid", (f"clearing the denominator {denominator} adds a solution where {denominator} = 0, "
+                               f"which {name} does not allow")
         if lost and _is_factored_zero(ctx):
             return "invalid", "this step loses a solution: when a product is 0, any one of its factors can be 0"
         divisor = sympy.factor(sympy.cancel(p / q))
@@ -325,10 +330,17 @@ def _solutions(m, syms):
         if isinstance(m, Alternatives):
             parts = [_solutions(i, syms) for i in m.items]
             return None if any(p is None for p in parts) else sympy.Union(*parts)
-        if isinstance(m, Relation) and len(m.sides) == 2:
-            rel = _OPS[m.ops[0]](m.sides[0], m.sides[1], evaluate=False)
-            result = sympy.solveset(rel, x, sympy.S.Reals)
-            return None if isinstance(result, sympy.ConditionSet) else result
+        if isinstance(m, sympy.Set):  # a line that is a solution set: `{-2, 2}`, `no solution`
+            return m
+        if isinstance(m, sympy.Tuple) and len(m) == 2 and all(v.is_number for v in m.args):
+            return sympy.Interval.open(*m.args)  # `(-2, 2)` after an inequality is an interval
+        if isinstance(m, Relation):
+            if m.ops == ("=",) and m.sides[0] == x and isinstance(m.sides[1], sympy.Set):
+                return sympy.Intersection(m.sides[1], sympy.S.Reals)  # x ∈ {1, 2}
+            if not all(_is_expr(side) for side in m.sides):
+                return None
+            result = relation_set(m, x)
+            return None if result.has(sympy.ConditionSet) else result
     except (NotImplementedError, TypeError, ValueError):
         return None
     return None
