@@ -12,6 +12,7 @@ from tutor.store.base import StoreBase, utcnow
 from tutor.store.errors import BadInput, NotFound
 from tutor.store.models import FLAG_SOURCES, AuditEntry, Enrollment, Flag, TutorSession, User
 from tutor.store.records import AuditRecord, FlagRecord, to_record
+from tutor.store.sessions import event_data
 
 
 class FlagsMixin(StoreBase):
@@ -81,7 +82,7 @@ class FlagsMixin(StoreBase):
             row = AuditEntry(at=utcnow(), actor_id=actor_id, actor_name=actor.name if actor else actor_name[:64],
                              action=action,
                              target_type=target_type, target_id=target_id, target_label=target_label[:256],
-                             details=dict(details or {}))
+                             details=event_data(dict(details or {})))
             s.add(row)
             s.flush()
             return to_record(AuditRecord, row)

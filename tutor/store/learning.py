@@ -13,7 +13,7 @@ from tutor.store.errors import BadInput
 from tutor.store.models import ATTEMPT_KINDS, Attempt, CodeCell, HintShown, Mastery, MasteryUpdate, SolutionKey
 from tutor.store.records import (AttemptRecord, CodeCellRecord, HintRecord, MasteryRecord, MasteryUpdateRecord,
                                  SolutionKeyRecord, to_record)
-from tutor.store.sessions import insert_event
+from tutor.store.sessions import event_data, insert_event
 
 
 def _prob(name: str, value: float) -> float:
@@ -33,7 +33,7 @@ class LearningMixin(StoreBase):
         {"text": ..., "result": ...}; `verified` means the answer was confirmed by executed code."""
         if session_id is None and problem_id is None:
             raise BadInput("a solution key belongs to a session or a problem")
-        steps_list = [dict(step) for step in steps]
+        steps_list = event_data({"steps": [dict(step) for step in steps]})["steps"]  # JSON-safe, clean text
 
         def tx(s: Session) -> SolutionKeyRecord:
             row = SolutionKey(session_id=session_id, problem_id=problem_id, answer=answer, steps=steps_list,

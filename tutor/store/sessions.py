@@ -62,19 +62,19 @@ def event_data(event: Any) -> dict[str, Any]:
         raw = dataclasses.asdict(event)
     else:
         raise BadInput(f"cannot store {type(event).__name__}: append a tutor.events.Event or a dict with a kind")
-    return _clean(json.loads(json.dumps(raw, default=str)))
+    return json_safe(json.loads(json.dumps(raw, default=str)))
 
 
-def _clean(value: Any) -> Any:
+def json_safe(value: Any) -> Any:
     """Text every database can hold; NaN and infinities (which JSON columns refuse) become None."""
     if isinstance(value, str):
         return clean_text(value)
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):
-        return {clean_text(k): _clean(v) for k, v in value.items()}
+        return {clean_text(k): json_safe(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_clean(v) for v in value]
+        return [json_safe(v) for v in value]
     return value
 
 
