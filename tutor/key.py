@@ -160,7 +160,7 @@ def steps_question(problem: str, solution: str, answer: str, max_steps: int) -> 
             "The result of the last step must be the final answer.")
 
 
-_STEP_LINE = re.compile(r"^\s*\**\s*Step\s*(\d+)\s*\**\s*[:.)]\s*(.+?)\s*=>\s*(.+?)\s*$", re.I | re.M)
+_STEP_LINE = re.compile(r"^\s*\**\s*Step\s*(\d+)\s*\**\s*[:.)]\s*\**\s*(.+?)\s*=>\s*(.+?)\s*$", re.I | re.M)
 
 _EVAL_CODE = """\
 import sympy as _sp

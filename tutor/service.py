@@ -68,6 +68,10 @@ class SessionView:
     can_skip: bool         # may jump straight to the bottom-out hint
     events: list[dict[str, Any]] = field(default_factory=list)   # the transcript, in order
 
+    @property
+    def current_step(self) -> int:
+        return self.step
+
 
 @dataclass(frozen=True)
 class ProblemView:

@@ -83,7 +83,7 @@ def load_dataset(path: str | Path, limit: int | None = None) -> list[dict[str, s
 def wrong_answer(answer: str) -> str:
     m = re.fullmatch(r"\s*(-?\d+)\s*", answer)
     if m:
-        return str(int(m.group(1)) + 7)
+        return str(int(m.group(1)) + 1)
     return "0" if answer.strip() not in ("0", "") else "1"
 
 
@@ -113,6 +113,11 @@ def play_problem(service: Any, store: Any, user_id: int, index: int, row: dict[s
                 state["last_step"] = ev.steps
             if isinstance(ev, ErrorEvent):
                 out.errors.append(f"{ev.code}: {ev.message}")
+            # the last bottom-out and a correct answer are where the answer may appear, so they open it first
+            if isinstance(ev, HintShown) and ev.bottom_out and ev.step >= ev.steps:
+                state["open"] = True
+            if isinstance(ev, AttemptChecked) and ev.solved:
+                state["open"] = True
             answer = state["answer"]
             if answer and not state["open"]:
                 for text in _texts(ev):
@@ -123,12 +128,8 @@ def play_problem(service: Any, store: Any, user_id: int, index: int, row: dict[s
             if isinstance(ev, HintShown):
                 out.hints += 1
                 out.hints_passed_first += ev.guard == "passed"
-                if ev.bottom_out and ev.step >= ev.steps:
-                    state["open"] = True
             if isinstance(ev, AttemptChecked):
                 (out.step_verdicts if ev.attempt_kind == "step" else out.answer_verdicts)[ev.verdict] += 1
-                if ev.solved:
-                    state["open"] = True
         return seen
 
     events = []
