@@ -58,6 +58,8 @@ class AppContext:
     pages: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # app.turns.TurnRunner: runs tutor actions off the event loop under one concurrency limit.
     turns: Any = None
+    # The kernel pool when the caller made it (`mathtutor serve`): /healthz reports its self-check.
+    pool: Any = None
 
     # --- who is asking ----------------------------------------------------------------------------
     def current_user(self, conn: HTTPConnection) -> Any | None:

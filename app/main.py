@@ -35,8 +35,9 @@ CORE_MODULES = ["app.signin", "app.monitoring", "app.api"]
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no outbound calls from Gradio at start
 
 
-def create_app(settings: Settings, service: Any = None, *, store: Any = None) -> FastAPI:
-    """Build the app. Without `service`, one is made from settings (and closed at shutdown)."""
+def create_app(settings: Settings, service: Any = None, *, store: Any = None, pool: Any = None) -> FastAPI:
+    """Build the app. Without `service`, one is made from settings (and closed at shutdown). `pool`,
+    when the caller started the kernel pool itself, lets /healthz report its self-check."""
     settings.check_production()
     owns_service = service is None
     if store is None:
@@ -46,7 +47,7 @@ def create_app(settings: Settings, service: Any = None, *, store: Any = None) ->
         store = open_store(settings)
     if service is None:
         from tutor.service import TutorService
-        service = TutorService.from_settings(settings, store=store)
+        service = TutorService.from_settings(settings, store=store, pool=pool)
 
     ctx = AppContext(
         settings=settings, store=store, service=service, metrics=Metrics(),
@@ -54,6 +55,7 @@ def create_app(settings: Settings, service: Any = None, *, store: Any = None) ->
                                secure=settings.web_cookie_secure, samesite=settings.web_cookie_samesite),
         limiter=RateLimiter({"ask": settings.web_asks_per_minute, "hint": settings.web_hints_per_minute,
                              "submit": settings.web_submits_per_minute}),
+        pool=pool,
     )
     ctx.turns = TurnRunner(ctx, settings.web_max_concurrent_turns)
 

@@ -53,10 +53,33 @@ def register(main: click.Group) -> None:
             click.echo("Created the first admin account (shown only this once; change it after signing in):\n"
                        f"    user name: {created[0]}\n    password:  {created[1]}")
 
+        pool = _start_sandbox(settings)
+
         import uvicorn
 
         from app.main import create_app
-        app = create_app(settings, store=store)
-        click.echo(f"Math tutor on http://{host or settings.host}:{port or settings.port}/")
-        uvicorn.run(app, host=host or settings.host, port=port or settings.port, log_level="info",
-                    proxy_headers=True, timeout_graceful_shutdown=10)
+        from tutor.service import TutorService
+        service = TutorService.from_settings(settings, store=store, pool=pool)
+        try:
+            app = create_app(settings, service=service, store=store, pool=pool)
+            click.echo(f"Math tutor on http://{host or settings.host}:{port or settings.port}/")
+            uvicorn.run(app, host=host or settings.host, port=port or settings.port, log_level="info",
+                        proxy_headers=True, timeout_graceful_shutdown=10)
+        finally:
+            service.close()
+            pool.close()
+            store.close()
+
+
+def _start_sandbox(settings):
+    """Start the kernel pool now, so its self-check runs at start-up and /healthz reports it. An unsafe
+    sandbox does not stop the server: code runs are refused (students are told) and health says why."""
+    from sandbox import KernelPool, SandboxError
+    run_dir = settings.data_dir / "kernels"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    pool = KernelPool(settings.sandbox, run_dir)
+    try:
+        pool.start()
+    except SandboxError as exc:
+        click.echo(f"WARNING: the code sandbox is not available: {exc}", err=True)
+    return pool
