@@ -8,12 +8,14 @@ import click
 
 # Modules of tutor/cli/ that define `register(main: click.Group) -> None`.
 COMMAND_MODULES = [
+    "tutor.cli.web",
     "tutor.cli.config",
     "tutor.cli.tutoring",
     "tutor.cli.store",
     "tutor.cli.sandbox",
     "tutor.cli.grading",
     "tutor.cli.solver",
+    "tutor.cli.admin",
 ]
 
 
