@@ -8,9 +8,11 @@ operations exist on the command line (`mathtutor user ...`, `mathtutor class ...
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 from typing import Any, Callable
 
 import gradio as gr
+from gradio.utils import get_upload_folder
 from fastapi import FastAPI
 
 from app.admin_actions import ROLES as USER_ROLES, AdminActions
@@ -163,7 +165,10 @@ def build(ctx: AppContext) -> gr.Blocks:
 
         @guarded
         def on_roster(class_id: Any, file: Any, request: gr.Request) -> dict[Any, Any]:
-            cls, results = actions.roster(who(request), class_id, file)
+            try:
+                cls, results = actions.roster(who(request), class_id, file)
+            finally:
+                _discard_upload(file)
             created = sum(r.status == "created" for r in results)
             return {**refreshed(f"✅ Roster applied to **{escape(cls.name)}**: {len(results)} students, "
                                 f"{created} new account(s)."), roster_result: actions.roster_frame(results)}
@@ -196,6 +201,15 @@ def build(ctx: AppContext) -> gr.Blocks:
         audit_btn.click(on_audit, [audit_filter], [audit, notice], **quick)
     demo.queue(default_concurrency_limit=8, api_open=False)
     return demo
+
+
+def _discard_upload(file: Any) -> None:
+    """A roster may hold passwords: do not leave Gradio's copy of the upload lying in its cache."""
+    if not isinstance(file, str) or not file:
+        return
+    path = Path(file).resolve()
+    if Path(get_upload_folder()).resolve() in path.parents:
+        path.unlink(missing_ok=True)
 
 
 def mount(app: FastAPI, ctx: AppContext) -> None:
