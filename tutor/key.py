@@ -174,9 +174,16 @@ def _fmt(_v):
         return _fmt(_items[0]) if len(_items) == 1 else ', '.join(_fmt(i) for i in _items)
     if isinstance(_v, dict):
         return ', '.join(f'{{_fmt(k)}} = {{_fmt(v)}}' for k, v in _v.items())
+    if isinstance(_v, bool) or _v is None:
+        raise ValueError('not a result')
     if isinstance(_v, float) and _v.is_integer():
         return str(int(_v))
-    return str(_sp.nsimplify(_v) if isinstance(_v, float) else _v)
+    if isinstance(_v, _sp.Equality):
+        return _fmt(_v.lhs) + ' = ' + _fmt(_v.rhs)
+    if isinstance(_v, (int, str)):
+        return str(_v)
+    # LaTeX: what the grader reads best and what a bottom-out hint shows between $...$
+    return _sp.latex(_sp.nsimplify(_v) if isinstance(_v, float) else _sp.sympify(_v))
 _res = []
 for _e in {exprs!r}:
     try:

@@ -237,6 +237,8 @@ class TutorService:
         if mode not in self.modes_allowed(user_id):
             raise Forbidden("your class does not allow solve mode; the tutor will guide you instead")
         problem = self.store.get_problem(problem_id) if problem_id is not None else None
+        if problem is not None and not self._may_use(user_id, problem):
+            raise NotFound(f"no problem with id {problem_id}")
         classes = self.store.list_classes(student_id=user_id)
         rec = self.store.create_session(user_id, mode=mode, problem_id=problem_id, question=question,
                                         class_id=classes[0].id if classes else None)
@@ -248,6 +250,14 @@ class TutorService:
         with self._lock:
             self._live[live.id] = live
         return self._stream(live, self._start(live, problem))
+
+    def _may_use(self, user_id: int, problem: Any) -> bool:
+        """Students work on problems assigned to their classes, dataset problems and their own questions."""
+        if problem.source == "dataset" or problem.created_by == user_id:
+            return True
+        if self.store.get_user(user_id).role in ("teacher", "admin"):
+            return True
+        return any(p.id == problem.id for p in self.store.assigned_problems(user_id))
 
     def _start(self, live: LiveSession, problem: Any) -> Iterator[Event]:
         yield self._emit(live, SessionStarted(live.id, live.mode, live.question, live.problem_id))

@@ -263,7 +263,11 @@ def test_unverified_and_disagreeing_keys_are_flagged_for_the_teacher(service, st
     assert final.status == "unverified"
     assert any(f.reason == "key_unverified" for f in store.flags(session_id=sid))
     teacher = store.create_user("tess", "teacher")
-    problem = store.create_problem(PROBLEM, reference_answer="8", reference_set_by=teacher.id)
+    problem = store.create_problem(PROBLEM, reference_answer="8", reference_set_by=teacher.id, created_by=teacher.id)
+    with pytest.raises(NotFound):       # not assigned to this student's class (yet)
+        service.start_session(user.id, problem_id=problem.id, mode="tutor")
+    store.assign(store.class_by_name("class-ada").id, problem_id=problem.id, assigned_by=teacher.id)
+    assert [p.id for p in service.assigned_problems(user.id)] == [problem.id]
     events = collect(service.start_session(user.id, problem_id=problem.id, mode="tutor"))
     sid2 = events[0].session_id
     key = store.solution_key(session_id=sid2)
