@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 
 import sympy
 from sympy import Basic
+from sympy.core.function import AppliedUndef
 
 from tutor import mathtext
 from tutor.mathtext import Alternatives, Math, Relation, Unreadable
@@ -195,7 +196,8 @@ def answer_shape(m: Math) -> tuple:
     if isinstance(m, Relation):
         if all(op == "=" for op in m.ops):
             first, last = m.sides[0], m.sides[-1]
-            if isinstance(first, sympy.Symbol) and first not in _free(last):
+            named = isinstance(first, sympy.Symbol) or isinstance(first, AppliedUndef) and not _free(first)
+            if named and not (_free(first) & _free(last)):  # x = 2, f(4) = 14
                 inner = answer_shape(last)
                 if inner[0] in ("many", "set"):
                     return inner

@@ -86,7 +86,9 @@ _THOUSANDS_RE = re.compile(r"(?<![\d.,])(\d{1,3}(?:,\d{3})+)(?![\d,])")
 _UNITS = "cm|mm|km|m2|cm2|kg|mg|ml|mph|ft|hrs|hr|min|mins|sec|secs|lb|lbs|oz|cents|dollars|degrees|deg|units"
 _UNIT_TAIL_RE = re.compile(r"(?:(?<=\s)|(?<=[\d)])(?=(?:" + _UNITS + r")\b))\s*(?:[A-Za-z]{2,}\.?(?:\^?\d)?"
                            r"(?:\s*/\s*[A-Za-z]+(?:\^?\d)?)?\s*)+$")
-_NAMESPACE = {"Integer": sympy.Integer, "Rational": Rational, "Symbol": Symbol, "Abs": sympy.Abs, **_FUNCS, **_CONSTS,
+_FUNCTION_NAMES = ("f", "g", "h")
+_NAMESPACE = {"Integer": sympy.Integer, "Rational": Rational, "Symbol": Symbol, "Abs": sympy.Abs,
+              "Function": sympy.Function, **_FUNCS, **_CONSTS,
               "__builtins__": {}}
 _EMPTY_RE = re.compile(r"^(?:there\s+(?:is|are)\s+)?(?:no\s+(?:real\s+)?(?:solutions?|roots?|answers?)|none|"
                        r"\{\s*\}|\u2205|empty\s+set)$", re.IGNORECASE)
@@ -271,6 +273,10 @@ def _to_python(s: str) -> str:
             continue
         if atom_start and prev is not None and _ends_atom(prev):
             out.append("*")
+        if kind == "sym" and val in _FUNCTION_NAMES and tokens[i + 1:i + 2] == [("op", "(")]:
+            out.append(f"Function({val!r})")  # f(x), g(4): function notation, not f times x
+            prev = ("func", val)
+            continue
         if kind == "num":
             out.append(_number(val))
         elif kind == "sym":

@@ -98,6 +98,7 @@ import sympy  # noqa: E402 - only the worker pays for SymPy; the functions above
 from tutor import mathtext  # noqa: E402
 from tutor.grader import expr_equal, relation_set  # noqa: E402
 from tutor.mathtext import Alternatives, Relation, Unreadable  # noqa: E402
+from sympy.core.function import AppliedUndef  # noqa: E402
 
 _INSTRUCTION_RE = re.compile(
     r"^\s*(?:(?:please\s+)?(?:solve|simplify|expand|factor(?:ise|ize)?|evaluate|compute|calculate|find|"
@@ -145,8 +146,21 @@ def _check_line(line: str, previous: str | None, problem: str | None) -> tuple[s
             ctx_raw = mathtext.read_math(previous, raw=True)
         except Unreadable:
             ctx = None
+    readings = _problem_readings(problem) if problem else []
     if ctx is None and problem:
-        ctx, ctx_raw, name = (*_problem_math(problem), "the problem")
+        ctx, ctx_raw, name = (*_problem_math(readings), "the problem")
+    defs = _definitions(*[r[0] for r in readings])
+    if defs:  # f(4) = 3*4 + 2 = 14 with f(x) = 3x + 2 from the problem
+        if _evaluation_claim(cur, defs):
+            cur = _substitute(cur, defs)
+            if not all(expr_equal(cur.sides[i], cur.sides[i + 1]) for i in range(len(cur.sides) - 1)):
+                return "invalid", "the two sides are not equal: check how you substituted into the function"
+            return "valid", "a correct evaluation of the function"
+        cur = _substitute(cur, defs)
+        if _definitions(ctx):
+            ctx = ctx_raw = None  # a definition is not an equation to solve: check the line on its own
+        elif _calls(ctx, defs):
+            ctx = ctx_raw = _substitute(ctx, defs)
     if continuation:
         if ctx is None:
             return "unreadable", "this line starts with '=' but there is no line before it to continue"
@@ -174,7 +188,7 @@ def _follows(cur, ctx, ctx_raw, name: str) -> tuple[str, str]:
                 return "invalid", f"both sides are equal, but neither is equal to {name}"
             return "valid", "a correct rewriting: both sides are equal"
     if ctx is None:
-        return "valid", f"read as {cur}; there is no previous line or problem to check it against"
+        return "valid", f"read as {cur}; there is no earlier line, or equation in the problem, to check it against"
     if _is_expr(cur):
         if _is_expr(ctx):
             return _compare_exprs(ctx, ctx_raw, cur, name)
@@ -295,24 +309,80 @@ def _compare_inequalities(ctx, cur, name: str) -> tuple[str, str]:
     return "invalid", f"this does not have the same solutions as {name}"
 
 
-def _problem_math(problem: str):
-    """The equation or expression a problem is about: LaTeX spans first, then the plain sentence."""
+def _problem_readings(problem: str) -> list:
+    """Every piece of math in a problem: LaTeX spans first, then the plain sentence."""
     candidates = [m.group(1) or m.group(2) or m.group(3) or m.group(4)
                   for m in mathtext._LATEX_SPAN_RE.finditer(problem)]
     plain = _TRAILER_RE.sub("", _INSTRUCTION_RE.sub("", problem.strip()))
     candidates.append(plain)
     if ":" in problem:
         candidates.append(_TRAILER_RE.sub("", problem.rsplit(":", 1)[1]))
+    runs = mathtext.find_math(problem)  # plain runs: `If f(x) = 3x + 2, find f(4).`
     readings = []
-    for text in candidates:
+    for i, text in enumerate(candidates + runs):
         try:
-            readings.append((mathtext.read_math(text), mathtext.read_math(text, raw=True)))
+            reading = (mathtext.read_math(text), mathtext.read_math(text, raw=True))
         except Unreadable:
             continue
+        # a bare number in a word problem ("3 apples") is data, not the problem's equation
+        if i >= len(candidates) and not (isinstance(reading[0], (Relation, Alternatives)) or _free(reading[0])):
+            continue
+        readings.append(reading)
+    return readings
+
+
+def _problem_math(readings: list):
+    """The equation or expression the problem is about: its first equation, else its first math."""
+    for reading in readings:
+        if isinstance(reading[0], (Relation, Alternatives)) and not _definitions(reading[0]):
+            return reading
     for reading in readings:
         if isinstance(reading[0], (Relation, Alternatives)):
             return reading
     return readings[0] if readings else (None, None)
+
+
+def _definitions(*readings) -> dict:
+    """`f(x) = 3x + 2` defines f: {f: Lambda(x, 3x + 2)}."""
+    defs = {}
+    for m in readings:
+        for rel in (m.items if isinstance(m, Alternatives) else [m]):
+            if isinstance(rel, Relation) and rel.ops == ("=",) and isinstance(rel.sides[0], AppliedUndef):
+                args = rel.sides[0].args
+                if args and all(isinstance(a, sympy.Symbol) for a in args) and len(set(args)) == len(args) \
+                        and set(args) & _free(rel.sides[1]):
+                    defs[rel.sides[0].func] = sympy.Lambda(args, rel.sides[1])
+    return defs
+
+
+def _substitute(m, defs: dict):
+    if isinstance(m, Relation):
+        return Relation(tuple(_substitute(side, defs) for side in m.sides), m.ops)
+    if isinstance(m, Alternatives):
+        return Alternatives(tuple(_substitute(i, defs) for i in m.items))
+    if isinstance(m, sympy.Basic) and m.has(*defs):
+        return m.replace(lambda e: isinstance(e, AppliedUndef) and e.func in defs,
+                         lambda e: defs[e.func](*e.args))
+    return m
+
+
+def _evaluation_claim(m, defs: dict) -> bool:
+    """`f(4) = 14`, `f(x + 1) = 3x + 5`: a defined function evaluated at something, set equal to values."""
+    if not (isinstance(m, Relation) and all(op == "=" for op in m.ops)):
+        return False
+    first = m.sides[0]
+    return (isinstance(first, AppliedUndef) and first.func in defs
+            and not all(isinstance(a, sympy.Symbol) for a in first.args)
+            and not any(_calls(side, defs) for side in m.sides[1:]))
+
+
+def _calls(m, defs: dict) -> bool:
+    if isinstance(m, Relation):
+        return any(_calls(side, defs) for side in m.sides)
+    if isinstance(m, Alternatives):
+        return any(_calls(i, defs) for i in m.items)
+    return isinstance(m, sympy.Basic) and any(
+        isinstance(e, AppliedUndef) and e.func in defs for e in sympy.preorder_traversal(m))
 
 
 def _poly_form(m):

@@ -47,6 +47,12 @@ TABLE = [
     ("7 - 3 = 4", None, None, "valid", ""),
     (r"\frac{1}{2} + \frac{1}{3} = \frac{5}{6}", None, None, "valid", ""),
     ("x(x + 1)", "x^2 + x", None, "valid", ""),
+    # function notation from the problem
+    ("f(4) = 3*4 + 2 = 14", None, "If f(x) = 3x + 2, find f(4).", "valid", "evaluation"),
+    ("3x + 2 = 0", "f(x) = 0", "Let $f(x) = 3x + 2$. Solve $f(x) = 0$.", "valid", ""),
+    ("f(4) = 15", None, "If f(x) = 3x + 2, find f(4).", "invalid", "substituted"),
+    ("3 + 2 = 5", None, "Janet has 3 apples and buys 2 more. How many?", "valid", "calculation"),
+    ("x^2 + 2", None, "Expand x(x + 2).", "invalid", "every term"),
     # sign errors
     ("2x = 10", "2x + 3 = 7", None, "invalid", "sign"),
     ("x = 2", "x - 5 = 7", None, "invalid", "sign"),
