@@ -9,6 +9,7 @@ that would make SymPy spin gets "unreadable ... took too long" within the timeou
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Literal
@@ -146,7 +147,7 @@ def _check_line(line: str, previous: str | None, problem: str | None) -> tuple[s
             ctx_raw = mathtext.read_math(previous, raw=True)
         except Unreadable:
             ctx = None
-    readings = _problem_readings(problem) if problem else []
+    readings = _problem_readings(problem) if problem else ()
     if ctx is None and problem:
         ctx, ctx_raw, name = (*_problem_math(readings), "the problem")
     defs = _definitions(*[r[0] for r in readings])
@@ -309,7 +310,8 @@ def _compare_inequalities(ctx, cur, name: str) -> tuple[str, str]:
     return "invalid", f"this does not have the same solutions as {name}"
 
 
-def _problem_readings(problem: str) -> list:
+@functools.lru_cache(maxsize=64)  # every line of a session is checked against the same problem
+def _problem_readings(problem: str) -> tuple:
     """Every piece of math in a problem: LaTeX spans first, then the plain sentence."""
     candidates = [m.group(1) or m.group(2) or m.group(3) or m.group(4)
                   for m in mathtext._LATEX_SPAN_RE.finditer(problem)]
@@ -328,10 +330,10 @@ def _problem_readings(problem: str) -> list:
         if i >= len(candidates) and not (isinstance(reading[0], (Relation, Alternatives)) or _free(reading[0])):
             continue
         readings.append(reading)
-    return readings
+    return tuple(readings)
 
 
-def _problem_math(readings: list):
+def _problem_math(readings: tuple):
     """The equation or expression the problem is about: its first equation, else its first math."""
     for reading in readings:
         if isinstance(reading[0], (Relation, Alternatives)) and not _definitions(reading[0]):
