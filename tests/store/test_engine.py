@@ -68,3 +68,37 @@ def test_a_write_that_stays_locked_past_the_deadline_fails_clearly(tmp_path):
     assert store.user_by_name("late") is None
     store.create_user("late", "student")  # and it works once the lock is gone
     store.close()
+
+
+def test_concurrent_appends_share_commits_and_a_bad_one_fails_alone(store):
+    """On SQLite, appends that wait while another commits are committed together (one savepoint each);
+    on PostgreSQL each has its own transaction. Either way a refused write fails only its own caller."""
+    from tutor.errors import NotFound
+    from tutor.events import RoundText
+    user = store.create_user("c", "student")
+    sessions = [store.create_session(user.id, question=f"q{i}").id for i in range(8)]
+    outcomes: dict[tuple[int, int], object] = {}
+    barrier = threading.Barrier(9)
+
+    def writer(n: int) -> None:
+        barrier.wait()
+        for i in range(15):
+            target = 987654 if n == 8 and i % 3 == 0 else sessions[n % 8]
+            try:
+                outcomes[(n, i)] = store.append(target, RoundText(text=f"{n}:{i}", round=i))
+            except NotFound as exc:
+                outcomes[(n, i)] = exc
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(9)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    refused = [k for k, v in outcomes.items() if isinstance(v, NotFound)]
+    assert sorted(refused) == [(8, i) for i in range(0, 15, 3)]
+    stored = {e.text for sid in sessions for e in store.events(sid)}
+    expected = {f"{n}:{i}" for n in range(9) for i in range(15) if (n, i) not in refused}
+    assert stored == expected
+    for sid in sessions:  # sequence numbers stay gap-free even with refused writes in the same batch
+        assert [e.seq for e in store.events(sid)] == list(range(1, len(store.events(sid)) + 1))
+    assert all(outcomes[k].text == f"{k[0]}:{k[1]}" for k in outcomes if k not in refused)

@@ -8,7 +8,8 @@ Nothing outside this package builds SQL. Open it and bring the schema to head::
     store.recover_stale()                               # at server start-up (or open_store(..., recover=True))
 
 Every method is one short committed transaction (retried with backoff while SQLite says "database is
-locked" or PostgreSQL reports a serialization failure), is safe from any thread, and returns frozen
+locked" or PostgreSQL reports a serialization failure; on SQLite, event appends that arrive together share
+one commit, each in its own savepoint), is safe from any thread, and returns frozen
 dataclasses from `tutor.store.records` (the password hash never leaves the store). Errors are the
 tutor.errors family: NotFound, BadInput, AlreadyExists (409), StoreUnavailable (503), SchemaOutOfDate.
 

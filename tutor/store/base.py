@@ -17,6 +17,7 @@ from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalErr
 from sqlalchemy.orm import Session, sessionmaker
 
 from tutor.store.engine import make_engine, with_retry
+from tutor.errors import TutorError
 from tutor.store.errors import AlreadyExists, BadInput, StoreUnavailable
 from tutor.store.passwords import make_hasher
 
@@ -38,6 +39,18 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
+class _Pending:
+    """One write waiting to be committed by whichever writer leads the next batch."""
+    __slots__ = ("fn", "done", "result", "error")
+
+    def __init__(self, fn: Callable[[Session], Any]):
+        self.fn, self.done, self.result, self.error = fn, False, None, None
+
+
+def _reraise(exc: BaseException) -> Any:
+    raise exc
+
+
 class StoreBase:
     engine: Engine
 
@@ -53,6 +66,8 @@ class StoreBase:
         # quick, where SQLite's busy handler sleeps in growing steps (p95 of seconds with 32 writers).
         # Other processes are still held off by the busy timeout and the retry.
         self._write_lock: Any = threading.Lock() if self.engine.dialect.name == "sqlite" else nullcontext()
+        self._pending: list[_Pending] = []
+        self._pending_lock = threading.Lock()
         self._writer = sessionmaker(self.engine, expire_on_commit=False)
         # reads begin DEFERRED on SQLite so they never wait for or block a writer (WAL snapshots)
         self._reader = sessionmaker(self.engine.execution_options(sqlite_write=False), expire_on_commit=False)
@@ -104,6 +119,51 @@ class StoreBase:
             if exc.connection_invalidated:
                 raise StoreUnavailable("lost the connection to the database") from exc
             raise
+
+    def _combined_write(self, fn: Callable[[Session], T]) -> T:
+        """Like `_write`, for small independent writes (event appends) on SQLite: writers that arrive
+        while another commits are committed together in the next transaction, each in its own
+        savepoint, so 32 writers share one fsync instead of queueing for 32 ("flat combining").
+        Each caller still returns only after its own write is committed. Elsewhere: `_write`."""
+        if self.engine.dialect.name != "sqlite":
+            return self._write(fn)
+        item = _Pending(fn)
+        with self._pending_lock:
+            self._pending.append(item)
+        with self._write_lock:
+            if not item.done:  # nobody took it yet: lead a batch of everything waiting
+                with self._pending_lock:
+                    batch, self._pending = self._pending, []
+                self._commit_batch(batch)
+        if not item.done:
+            raise StoreUnavailable("the write was not committed")
+        if item.error is not None:
+            raise item.error
+        return item.result  # type: ignore[return-value]
+
+    def _commit_batch(self, batch: list["_Pending"]) -> None:
+        def attempt() -> list[tuple[Any, BaseException | None]]:
+            outcomes: list[tuple[Any, BaseException | None]] = []
+            with self._writer() as session, session.begin():
+                for item in batch:
+                    try:
+                        with session.begin_nested():
+                            outcomes.append((item.fn(session), None))
+                    except (TutorError, IntegrityError, DataError, OverflowError) as exc:
+                        outcomes.append((None, exc))  # this write alone is refused; the others go on
+            return outcomes
+        try:
+            outcomes = self._guard(lambda: with_retry(attempt, deadline_s=self.retry_deadline_s,
+                                                      on_retry=self._count_retry))
+        except BaseException as exc:
+            outcomes = [(None, exc)] * len(batch)
+        for item, (result, error) in zip(batch, outcomes):
+            if error is not None and not isinstance(error, TutorError):
+                try:
+                    self._guard(lambda error=error: _reraise(error))
+                except BaseException as translated:
+                    error = translated
+            item.result, item.error, item.done = result, error, True
 
     def close(self) -> None:
         self.engine.dispose()

@@ -342,7 +342,7 @@ class SessionsMixin(StoreBase):
         if not isinstance(event, Mapping) and "kind" in {f.name for f in dataclasses.fields(event)}:  # type: ignore[arg-type]
             data["attempt_kind"] = data["kind"]  # the event's own field named `kind` (answer | step)
         data["kind"] = kind
-        return self._write(lambda s: insert_event(s, session_id, kind, data, turn=turn, private=private))
+        return self._combined_write(lambda s: insert_event(s, session_id, kind, data, turn=turn, private=private))
 
     def append_message(self, session_id: int, text: str, *, role: str = "student",
                        turn: int | None = None) -> EventRecord:
