@@ -131,3 +131,21 @@ def test_function_replies_are_one_generation_unless_they_hold_a_trajectory():
     b = ScriptedBackend(default=lambda p: "Again.\n```python\nprint(1)\n```\n```output")
     first = complete(b, prompt)[1]
     assert complete(b, prompt + feed_back(first.text, "1"))[1].text == first.text == "Again.\n```python\nprint(1)\n```\n"
+
+
+def test_stop_scanner_cuts_at_the_first_stop_string_however_the_text_is_split():
+    import random
+
+    from tutor.backends import StopScanner
+    rng = random.Random(7)
+    texts = ["abc```output\nxyz", "no stop here at all ``` `` `", "x" + EOS + "```output", "``````output", "```outpu"]
+    for text in texts:
+        cut = min([i for i in (text.find(s) for s in STOP_STRINGS) if i >= 0], default=len(text))
+        for _ in range(200):
+            scanner, shown, i = StopScanner(STOP_STRINGS), [], 0
+            while i < len(text) and scanner.hit is None:
+                j = i + rng.randint(1, 4)
+                shown.append(scanner.feed(text[i:j]))
+                i = j
+            shown.append(scanner.flush())
+            assert "".join(shown) == text[:cut] == scanner.text
