@@ -23,7 +23,7 @@ def register(main: click.Group) -> None:
 
         verdict = grade(reference, answer, timeout=timeout)
         if as_json:
-            click.echo(json.dumps(verdict.to_dict()))
+            click.echo(json.dumps(verdict.to_dict(), ensure_ascii=False))
         else:
             click.echo(f"{'equivalent' if verdict.equivalent else 'not equivalent'}: {verdict.reason}")
         if verdict.internal_error:
@@ -44,7 +44,7 @@ def register(main: click.Group) -> None:
         if len(lines) <= 1:
             verdict = check_step(line, previous, problem, timeout=timeout)
             if as_json:
-                click.echo(json.dumps(verdict.to_dict()))
+                click.echo(json.dumps(verdict.to_dict(), ensure_ascii=False))
             else:
                 click.echo(f"{verdict.verdict}: {verdict.reason}")
             if verdict.internal_error:
@@ -54,7 +54,7 @@ def register(main: click.Group) -> None:
         summary = verdicts[first_bad] if first_bad is not None else verdicts[-1]
         if as_json:
             click.echo(json.dumps({**summary.to_dict(), "first_bad_line": first_bad,
-                                   "lines": [{"line": ln, **v.to_dict()} for ln, v in zip(lines, verdicts)]}))
+                                   "lines": [{"line": ln, **v.to_dict()} for ln, v in zip(lines, verdicts)]}, ensure_ascii=False))
         else:
             for i, (ln, v) in enumerate(zip(lines, verdicts)):
                 marker = "->" if i == first_bad else "  "
