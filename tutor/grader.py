@@ -7,13 +7,15 @@ Rules (also in the README, "Checking answers and steps"):
   zero difference after simplification (or at five random points to 25 digits when SymPy cannot
   simplify it). Decimals are exact: `0.5` equals `1/2`; `0.33` and `0.333333` do NOT equal `1/3`;
   `50` does NOT equal `0.5` (no percent x100, no rounding leniency).
-- Notation that does not change the value is ignored: `x = 2` vs `2`, thousands separators
-  (`1,000`), `$`/`\\$`, `%`, degree signs, trailing unit words (`5 cm`, `12 apples`), `\\text{}`.
+- Notation that does not change the value is ignored: `x = 2` (or `f(4) = 14`) vs `2`, thousands
+  separators (`1,000`), `$`/`\\$`, `%` (a label: `25%` is 25, never 0.25), degree signs, trailing unit
+  words (`5 cm`, `12 apples`), `\\text{}`, mixed numbers (`4 2/3` is 14/3), `1.5e3`.
 - Several values (`2, 3`, `x = 2 or x = 3`, `x = ±3`, `\\{2, 3\\}`) compare as unordered sets;
-  ordered pairs `(1, 2)` keep their order; intervals compare endpoints and open/closed ends; an
-  inequality `x < 3` equals the interval `(-oo, 3)`; two equations are equal when one is a non-zero
-  multiple of the other (`y = 2x + 1` vs `2x - y + 1 = 0`) or, in one variable, have the same
-  solutions.
+  ordered pairs `(1, 2)` keep their order (`x = 1, y = 2` equals `(1, 2)`, variables in alphabetical
+  order); intervals compare endpoints and open/closed ends; an inequality `x < 3` (or `-2 < x < 2`)
+  equals the interval `(-oo, 3)`; `\\emptyset`, `{}` and `no solution` are the empty set; two
+  equations are equal when one is a non-zero multiple of the other (`y = 2x + 1` vs `2x - y + 1 = 0`)
+  or, in one variable, have the same solutions.
 - Answers that are not math (`Monday`, `(B)`) compare as text, ignoring case, spaces and `\\text{}`.
 - Everything runs in a worker process (`tutor.mathworker`) with our own timeout, so this is safe
   from any thread; pathological input (`10^{10^{10^{10}}}`, 10,000 nested braces, a megabyte of
