@@ -102,3 +102,16 @@ def test_concurrent_appends_share_commits_and_a_bad_one_fails_alone(store):
     for sid in sessions:  # sequence numbers stay gap-free even with refused writes in the same batch
         assert [e.seq for e in store.events(sid)] == list(range(1, len(store.events(sid)) + 1))
     assert all(outcomes[k].text == f"{k[0]}:{k[1]}" for k in outcomes if k not in refused)
+
+
+def test_health_reports_an_unreachable_database_instead_of_raising():
+    store = Store("postgresql+psycopg://postgres@127.0.0.1:1/nowhere")
+    try:
+        assert store.ping() is False
+        info = store.health()
+        assert info["ok"] is False and info["revision"] is None and "nowhere" in info["url"]
+        assert info["error"]
+        with pytest.raises(StoreUnavailable):
+            store.get_user(1)
+    finally:
+        store.close()
