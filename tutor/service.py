@@ -265,24 +265,35 @@ class TutorService:
             yield from self._solve_turn(live, live.question)
             return
         yield from self._prepare(live, problem.reference_answer)
-        yield self._emit(live, TutorMessage(opening_message(live), purpose="opening"))
+        if not live.key_pending:
+            yield self._emit(live, TutorMessage(opening_message(live), purpose="opening"))
 
     def _prepare(self, live: LiveSession, reference: str | None) -> Iterator[Event]:
         """Solve privately, record the key (and flags for the teacher), tag skills."""
         yield KeyStatus("preparing", message="Working out the problem privately…")
-        try:
-            runner = self._kernel(live)
-        except SandboxUnavailable as exc:
-            log.warning("session %s: key prepared without a kernel: %s", live.id, exc)
-            runner = None
-        try:
-            backend = self.backend
-        except TutorError as exc:
-            backend, reason = None, exc.message
-        if backend is not None:
+        reused = self._reusable_key(live, reference)
+        backend, runner, reason = None, None, ""
+        if reused is None:
+            try:
+                backend = self.backend
+            except TutorError as exc:
+                reason = exc.message
+            try:
+                runner = self._kernel(live) if backend is not None else None
+            except SandboxUnavailable as exc:
+                log.warning("session %s: key prepared without a kernel: %s", live.id, exc)
+        if reused is not None:
+            key = reused
+        elif backend is not None:
             key = prepare_key(live.question, backend=backend, runner=runner, settings=self.settings,
                               reference=reference, cancel=live.cancel,
                               on_event=lambda ev: self.store.append(live.id, ev, private=True))
+            if live.cancel.is_set():
+                # stopped half-way: keep nothing, prepare again when the student continues
+                live.key_pending = True
+                yield self._emit(live, KeyStatus("unavailable", 0, "Stopped. I'll work the problem out when you "
+                                                                   "continue."))
+                return
         elif reference:
             key = SolutionKey(reference, (KeyStep(1, "Work out the answer to the problem", reference),), False,
                               f"the model is unavailable ({reason}); the teacher's reference answer is used",
@@ -319,6 +330,19 @@ class TutorService:
                     "unverified": "I've worked it out, but couldn't double-check my answer by computation.",
                     "unavailable": "I couldn't work out a reliable answer; I can still check your steps."}
         yield self._emit(live, KeyStatus(key.status, len(key.steps), messages[key.status]))
+
+    def _reusable_key(self, live: LiveSession, reference: str | None) -> SolutionKey | None:
+        """A verified key another session already made for this problem (a class working the same
+        assigned problem solves it once), as long as the teacher's reference has not changed since."""
+        if live.problem_id is None:
+            return None
+        rec = self.store.solution_key(problem_id=live.problem_id)
+        if rec is None or not rec.answer or not rec.verified or rec.disagreement:
+            return None
+        if (rec.reference_answer or None) != (reference.strip() if reference and reference.strip() else None):
+            return None
+        key = _key_from_record(rec)
+        return dataclasses.replace(key, verification=f"{key.verification} (reused from an earlier session)")
 
     def backend_or_none(self) -> Any:
         return self._backend

@@ -336,3 +336,37 @@ def test_errors_inside_a_stream_become_error_events(service, store, world):
     # the student's session is not wedged: the next question is answered
     world.solve = "The answer is \\boxed{1}."
     assert of_type(collect(service.ask(user.id, sid, "try again")), FinalAnswer)[0].answer == "1"
+
+
+def test_a_class_on_the_same_problem_reuses_the_verified_key(service, store, world):
+    teacher = store.create_user("tom", "teacher")
+    problem = store.create_problem(PROBLEM, reference_answer="7", created_by=teacher.id)
+    ada, bob = make_student(store), make_student(store, name="bob")
+    for u in (ada, bob):
+        store.assign(store.class_by_name(f"class-{u.name}").id, problem_id=problem.id)
+    collect(service.start_session(ada.id, problem_id=problem.id, mode="tutor"))
+    solved_once = world.calls.count("solve")
+    events = collect(service.start_session(bob.id, problem_id=problem.id, mode="tutor"))
+    assert world.calls.count("solve") == solved_once          # no second private solve
+    final = [e for e in of_type(events, KeyStatus) if e.status != "preparing"][0]
+    assert (final.status, final.steps) == ("verified", 2)
+    assert store.solution_key(session_id=events[0].session_id).answer == "7"
+    # a changed reference answer means the old key no longer applies
+    store.set_reference_answer(problem.id, "7.0", set_by=teacher.id)
+    collect(service.start_session(bob.id, problem_id=problem.id, mode="tutor"))
+    assert world.calls.count("solve") > solved_once
+
+
+def test_stopping_key_preparation_keeps_no_half_key(service, store, world):
+    user = make_student(store)
+    stream = service.start_session(user.id, question=PROBLEM, mode="tutor")
+    first = next(stream)
+    service.cancel(user.id, first.session_id)
+    rest = list(stream)
+    final = [e for e in of_type(rest, KeyStatus) if e.status != "preparing"][0]
+    assert final.status == "unavailable" and "Stopped" in final.message
+    assert store.solution_key(session_id=first.session_id) is None
+    # the next request prepares it properly
+    events = collect(service.next_hint(user.id, first.session_id))
+    assert [e.status for e in of_type(events, KeyStatus)][-1] == "verified"
+    assert of_type(events, HintShown)[0].level == 1
