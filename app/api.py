@@ -24,7 +24,7 @@ from tutor.errors import InputTooLong
 from tutor.events import ErrorEvent, Event
 
 # Errors found before anything streamed get a real HTTP status instead of a 200 stream.
-_EARLY_STATUS = {"rate_limited": 429, "busy": 409, "too_long": 413, "bad_input": 400, "unreadable": 400,
+_EARLY_STATUS = {"rate_limited": 429, "busy": 409, "queue_full": 503, "too_long": 413, "bad_input": 400, "unreadable": 400,
                  "not_found": 404, "forbidden": 403, "mode_not_allowed": 403}
 
 
@@ -82,7 +82,8 @@ def mount(app: FastAPI, ctx: AppContext) -> None:
 
     async def stream(action: str, user: Any, session_id: int | None,
                      start: Callable[[], Iterator[Event]]) -> Response:
-        events = ctx.turns.run(action, user.id, session_id, start)
+        timing: dict[str, float] = {}
+        events = ctx.turns.run(action, user.id, session_id, start, timing)
         try:
             first = await events.__anext__()
         except StopAsyncIteration:
@@ -100,8 +101,11 @@ def mount(app: FastAPI, ctx: AppContext) -> None:
             finally:
                 await events.aclose()
 
+        # Server-Timing: how long this action waited for a turn slot (what queueing adds under load)
+        queue_ms = timing.get("queue_s", 0.0) * 1000
         return StreamingResponse(lines(), media_type="application/x-ndjson",
-                                 headers={"cache-control": "no-store", "x-accel-buffering": "no"})
+                                 headers={"cache-control": "no-store", "x-accel-buffering": "no",
+                                          "server-timing": f"queue;dur={queue_ms:.1f}"})
 
     async def owned(user: Any, session_id: int) -> None:
         await asyncio.to_thread(ctx.own_session, user.id, session_id)

@@ -57,7 +57,7 @@ def create_app(settings: Settings, service: Any = None, *, store: Any = None, po
                              "submit": settings.web_submits_per_minute}),
         pool=pool,
     )
-    ctx.turns = TurnRunner(ctx, settings.web_max_concurrent_turns)
+    ctx.turns = TurnRunner(ctx, settings.web_max_concurrent_turns, settings.web_max_queue)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

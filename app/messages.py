@@ -31,6 +31,7 @@ _TEXT: dict[str, str] = {
     "mode_not_allowed": "Your class does not allow that mode. Tutoring mode is available.",
     "no_session": "Start a problem first: type a question or pick an assigned problem.",
     "cancelled": "Stopped. You can ask again or ask for a hint.",
+    "queue_full": "The tutor is very busy right now. Please try again in a minute; nothing was lost.",
     "busy": "The tutor is still answering your previous message. Wait for it or press Stop.",
     "interrupted": "This session was interrupted when the server restarted. You can carry on from here.",
     "error": "Something went wrong on our side. Your work is saved — please try again.",

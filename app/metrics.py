@@ -44,6 +44,8 @@ class Metrics:
         self.logins = Counter("mathtutor_logins", "Sign-in attempts, by outcome.", ["outcome"], registry=r)
         self.rate_limited = Counter("mathtutor_rate_limited", "Actions refused by the per-user rate limit.",
                                     ["action"], registry=r)
+        self.queue_seconds = Histogram("mathtutor_queue_seconds", "Time an action waited for a turn slot.",
+                                       buckets=_LATENCY_BUCKETS, registry=r)
         self.active_turns = Gauge("mathtutor_active_turns", "Tutor actions running now.", registry=r)
 
     def error(self, code: str) -> None:

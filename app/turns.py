@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from typing import Any, AsyncIterator, Callable, Iterator
 
 from tutor.errors import RateLimited, TutorError
@@ -26,9 +27,11 @@ _END = object()
 
 
 class TurnRunner:
-    def __init__(self, ctx: Any, max_concurrent: int):
+    def __init__(self, ctx: Any, max_concurrent: int, max_queue: int = 0):
         self.ctx = ctx
         self._max = max(1, max_concurrent)
+        self._max_queue = max_queue          # 0: no limit on actions waiting for a slot
+        self._waiting = 0
         self._slots: asyncio.Semaphore | None = None
         self._busy: set[tuple[int, int | None]] = set()
         self._busy_lock = threading.Lock()
@@ -40,8 +43,9 @@ class TurnRunner:
         return self._slots
 
     async def run(self, action: str, user_id: int, session_id: int | None,
-                  start: Callable[[], Iterator[Event]]) -> AsyncIterator[Event]:
-        """Yield the events of one action; never raises for tutor errors (they become ErrorEvents)."""
+                  start: Callable[[], Iterator[Event]], timing: dict[str, float] | None = None) -> AsyncIterator[Event]:
+        """Yield the events of one action; never raises for tutor errors (they become ErrorEvents).
+        `timing`, when given, gets "queue_s": how long the action waited for a turn slot."""
         key = (user_id, session_id)
         try:
             self.ctx.limiter.check(RATE_ACTION.get(action, action), user_id)
@@ -58,9 +62,25 @@ class TurnRunner:
                     return
                 self._busy.add(key)
         try:
-            async with self.slots:
+            if self._max_queue and self.slots.locked() and self._waiting >= self._max_queue:
+                self.ctx.metrics.error("queue_full")
+                yield ErrorEvent("queue_full", "too many students are waiting for the tutor")
+                return
+            self._waiting += 1
+            queued = time.monotonic()
+            try:
+                await self.slots.acquire()
+            finally:
+                self._waiting -= 1
+            waited = time.monotonic() - queued
+            self.ctx.metrics.queue_seconds.observe(waited)
+            if timing is not None:
+                timing["queue_s"] = waited
+            try:
                 async for event in self._pump(action, user_id, session_id, start):
                     yield event
+            finally:
+                self.slots.release()
         finally:
             if session_id is not None:
                 with self._busy_lock:

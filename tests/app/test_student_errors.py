@@ -135,3 +135,24 @@ def test_page_keeps_text_on_errors_and_stop_cancels(web_factory, browser_page):
     assert page.locator("#mt-chat .katex").count() == 0          # the boxed answer never came
     assert page.locator("#mt-status").inner_text().strip() == ""
     assert 'mathtutor_turns_total{action="start",outcome="cancelled"}' in web.client().get("/metrics").text
+
+
+def test_an_interrupted_session_says_so_and_carries_on(web_factory):
+    from app.student import view_from_session
+    web = web_factory()
+    web.user("ada")
+    with web.client() as c:
+        token = sign_in(c, "ada")
+        h = {"x-csrf-token": token}
+        sid = events_of(c.post("/api/sessions", json={"question": PROBLEM}, headers=h))[0]["session_id"]
+        web.store.set_status(sid, "interrupted")          # what start-up recovery does after a crash
+        listed = c.get("/api/sessions").json()
+        assert listed[0]["status"] == "interrupted"
+        opened = web.service.open_session(web.store.user_by_name("ada").id, sid)
+        view = view_from_session(opened, sid)
+        assert view.interrupted
+        assert "work on this together" in "\n".join(m["content"] for m in view.messages())
+        # the next action resumes it
+        r = c.post(f"/api/sessions/{sid}/hint", json={}, headers=h)
+        assert any(e["kind"] == "hint" for e in events_of(r))
+        assert c.get("/api/sessions").json()[0]["status"] == "active"
