@@ -6,8 +6,11 @@ Nothing here is trusted by the host: the host re-checks everything it receives.
 """
 
 import json
+import os
 import resource
+import signal
 import sys
+import time
 
 
 def _capped(write, written, cap):
@@ -21,6 +24,35 @@ def _capped(write, written, cap):
     return capped_write
 
 
+def _capped_format(format, cap):
+    def capped_format(obj, include=None, exclude=None):
+        data, metadata = format(obj, include=include, exclude=exclude)
+        text = data.get("text/plain")
+        if isinstance(text, str) and len(text) > cap:
+            data["text/plain"] = text[:cap] + "\n[... result truncated ...]"
+        return {"text/plain": data["text/plain"]} if "text/plain" in data else {}, {}
+    return capped_format
+
+
+def _reap_orphans(*_args):
+    # Nothing a cell starts may outlive it (fork bombs, background subprocesses): kill(-1) hits
+    # every process of this sandbox except this kernel and bwrap's init, which reaps them.
+    try:
+        os.kill(-1, signal.SIGKILL)
+    except OSError:
+        pass        # ESRCH: nothing to kill (the usual case: one cheap syscall per cell)
+    else:
+        # Reap the kernel's own killed children so no zombie holds a process slot.
+        deadline = time.monotonic() + 0.5
+        while time.monotonic() < deadline:
+            try:
+                pid, _ = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if pid == 0:
+                time.sleep(0.002)
+
+
 def main(cfg):
     for name, value in cfg["rlimits"].items():
         resource.setrlimit(getattr(resource, name), (value, value))
@@ -31,8 +63,16 @@ def main(cfg):
     app = IPKernelApp.instance()
     app.initialize(["-f", cfg["connection_file"], "--HistoryManager.enabled=False", "--IPKernelApp.parent_handle=0"])
     app.shell.run_line_magic("colors", "nocolor")
+    # Plain tracebacks: the verbose formatter takes seconds on a deep RecursionError.
+    app.shell.run_line_magic("xmode", "Plain")
+    # Results travel as text/plain only: no HTML/JS/LaTeX reprs are even computed (cheaper, and
+    # nothing the host could render), and a huge repr is cut here before it becomes one message.
+    fmt = app.shell.display_formatter
+    fmt.active_types = ["text/plain"]
+    fmt.format = _capped_format(fmt.format, cfg["max_output"])
     written = [0]
     app.shell.events.register("pre_execute", lambda *a: written.__setitem__(0, 0))
+    app.shell.events.register("post_execute", _reap_orphans)
     for stream in (sys.stdout, sys.stderr):
         stream.write = _capped(stream.write, written, cfg["max_output"])
     sys.argv = sys.argv[:1]

@@ -37,7 +37,7 @@ class SandboxConfig:
     preload: tuple[str, ...] = _opt(("sympy",), "Modules imported in every kernel before it joins the warm pool (comma-separated).")
     # --- isolation ----------------------------------------------------------------------------
     memory_mb: int = _opt(2048, "Address-space rlimit per kernel process in MiB: a too-large allocation raises MemoryError.")
-    cgroup_memory_mb: int = _opt(1024, "Resident memory cap per kernel (all its processes) via a cgroup, where cgroups are writable.")
+    cgroup_memory_mb: int = _opt(2048, "Resident memory cap per kernel (all its processes) via a cgroup, where cgroups are writable.")
     max_processes: int = _opt(64, "Processes+threads per kernel (RLIMIT_NPROC inside its user namespace; cgroup pids.max too).")
     cpu_seconds: int = _opt(900, "CPU seconds per kernel over its whole life (RLIMIT_CPU); per-cell time is `cell_timeout_s`.")
     file_size_mb: int = _opt(16, "Largest file a kernel may write (RLIMIT_FSIZE), in MiB.")
@@ -46,5 +46,6 @@ class SandboxConfig:
     kernel_user: str = _opt("mathtutor-kernel", "Unprivileged host user kernels run as when the app runs as root "
                                                 "(created by .ci/setup); ignored when the app is not root.")
     allow_missing: tuple[str, ...] = _opt(("cgroup",), "Isolation layers the sandbox may run without (comma-separated, from: "
-                                                       + ", ".join(LAYERS) + "); any other missing layer refuses to start.")
+                                                       "seccomp, cgroup, unprivileged_user); any other missing layer refuses to "
+                                                       "start. bwrap, namespaces and rlimits can never be waived.")
     bwrap: str = _opt("bwrap", "The bubblewrap executable.")

@@ -129,6 +129,9 @@ class Jail:
         inner_gid = self.gid if staged else os.getegid()
         argv = [self.bwrap, "--unshare-user", "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
                 "--unshare-cgroup-try", "--disable-userns", "--die-with-parent", "--new-session", "--clearenv",
+                # The kernel itself is pid 1: bwrap then waits on it directly, so a kernel that dies
+                # on its own is reaped by bwrap instead of orphaning a reaper to the host's init.
+                "--as-pid-1",
                 "--hostname", "sandbox", "--uid", str(inner_uid), "--gid", str(inner_gid)]
         for top in ("usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32"):
             host = Path("/") / top

@@ -13,7 +13,9 @@ import os
 import re
 import secrets
 import shutil
+import signal
 import stat
+import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,22 +55,20 @@ class _Cell:
     idle: bool = False
     replied: bool = False
 
-    def take(self, text: str) -> str | None:
+    def add(self, where: list[str], text: str) -> None:
+        """Keep text until the cap; the part that passes it is replaced by a visible marker."""
         if self.truncated:
-            return None
+            return
         room = self.cap - self.used
         if len(text) > room:
             self.truncated = True
-            text = text[:max(room, 0)]
+            text = text[:max(room, 0)] + TRUNCATED.format(n=self.cap)
         self.used += len(text)
-        return text
+        where.append(text)
 
     def result(self, **kw) -> CellResult:
-        out, err = "".join(self.stdout), "".join(self.stderr)
-        if self.truncated:
-            out += TRUNCATED.format(n=self.cap)
-        return CellResult(stdout=out, stderr=err, error=self.error, results=list(self.results),
-                          truncated=self.truncated, **kw)
+        return CellResult(stdout="".join(self.stdout), stderr="".join(self.stderr), error=self.error,
+                          results=list(self.results), truncated=self.truncated, **kw)
 
 
 class Kernel:
@@ -207,10 +207,20 @@ class Kernel:
         self.monitors, self.sockets = [], {}
         if self.proc is not None:
             if self.proc.poll() is None:
-                self.proc.kill()
+                # Kill the sandbox's init first so the outer bwrap reaps it; killing the outer one
+                # first would orphan the init to the host's pid 1, which may never reap it.
+                for pid in _children(self.proc.pid):
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except OSError:
+                        pass
+                try:
+                    self.proc.wait(timeout=2)
+                except subprocess.TimeoutExpired:
+                    self.proc.kill()
             try:
                 self.proc.wait(timeout=5)
-            except Exception:   # noqa: BLE001 - a process we cannot reap must not stop cleanup
+            except subprocess.TimeoutExpired:   # a process we cannot reap must not stop cleanup
                 pass
             if self.proc.stderr is not None:
                 self.proc.stderr.close()
@@ -298,21 +308,35 @@ class Kernel:
         if kind == "status":
             cell.idle = cell.idle or content.get("execution_state") == "idle"
         elif kind == "stream":
-            text = cell.take(str(content.get("text", "")))
-            if text:
-                (cell.stderr if content.get("name") == "stderr" else cell.stdout).append(text)
+            cell.add(cell.stderr if content.get("name") == "stderr" else cell.stdout, str(content.get("text", "")))
         elif kind in ("execute_result", "display_data"):
             data = content.get("data") or {}
             text = data.get("text/plain")   # never HTML/JS, never pickled objects
             if isinstance(text, str):
-                taken = cell.take(strip_ansi(text))
-                if taken is not None:
-                    cell.results.append(taken)
+                cell.add(cell.results, strip_ansi(text))
         elif kind == "error":
             cell.error = _error(content)
 
 
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except (OSError, ValueError):
+        pass
+    found = []   # kernels without CONFIG_PROC_CHILDREN: scan /proc
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if int(Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                    found.append(int(entry))
+            except (OSError, IndexError, ValueError):
+                continue
+    return found
+
+
 def _error(content: dict) -> CellError:
     tb = content.get("traceback") or []
-    tb_text = strip_ansi("\n".join(str(line) for line in tb))[:20_000]
+    tb_text = strip_ansi("\n".join(str(line) for line in tb))
+    if len(tb_text) > 20_000:   # keep where it started and, above all, where it ended
+        tb_text = tb_text[:4_000] + "\n[... traceback truncated ...]\n" + tb_text[-16_000:]
     return CellError(str(content.get("ename", "Error"))[:200], strip_ansi(str(content.get("evalue", "")))[:5000], tb_text)
