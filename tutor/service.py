@@ -158,7 +158,7 @@ class TutorService:
         Kernels are held per session until it is solved, the service closes, or the pool's idle timeout
         reaps them; when the pool is full, this service's least recently used idle kernels are given
         back first (a tutoring session's key work does not need its kernel state afterwards)."""
-        from sandbox import SandboxBusy, SandboxError
+        from sandbox import SandboxBusy, SandboxError, SandboxUnsafe
         try:
             with self._lock:
                 if self._pool is None:
@@ -174,6 +174,12 @@ class TutorService:
             except SandboxBusy:
                 if not self._free_idle_kernels(live.id):
                     raise
+                session = self._pool.acquire(self._kernel_key(live.id))
+            except SandboxUnsafe:
+                raise
+            except SandboxError:
+                # a kernel that failed to start (a loaded machine) gets one more try before we give up
+                log.warning("session %s: kernel start failed; trying once more", live.id, exc_info=True)
                 session = self._pool.acquire(self._kernel_key(live.id))
             with self._lock:
                 self._held[live.id] = time.monotonic()
