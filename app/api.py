@@ -65,7 +65,7 @@ def jsonable(value: Any) -> Any:
 def event_json(event: Event) -> dict[str, Any]:
     data = jsonable(event.to_dict())
     if isinstance(event, ErrorEvent):
-        data["message"] = friendly(event.code)
+        data["message"] = friendly(event.code, event.message)
     return data
 
 
@@ -90,7 +90,7 @@ def mount(app: FastAPI, ctx: AppContext) -> None:
             return JSONResponse({"error": "error", "message": friendly("error")}, status_code=500)
         if isinstance(first, ErrorEvent) and first.code in _EARLY_STATUS:
             await events.aclose()
-            return JSONResponse({"error": first.code, "message": friendly(first.code)},
+            return JSONResponse({"error": first.code, "message": friendly(first.code, first.message)},
                                 status_code=_EARLY_STATUS[first.code])
 
         async def lines() -> AsyncIterator[bytes]:
