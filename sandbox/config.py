@@ -23,7 +23,7 @@ class SandboxConfig:
     interrupt_grace_s: float = _opt(1.0, "Seconds an interrupted cell gets to stop before its kernel is killed and replaced.")
     max_code_bytes: int = _opt(100_000, "Largest cell (UTF-8 bytes) accepted; bigger code gets an error result without running.")
     max_output_bytes: int = _opt(65_536, "Most stdout+stderr+result characters kept per cell; the rest is cut with a visible marker.")
-    max_message_bytes: int = _opt(8 * 1024 * 1024, "Largest single ZMQ message accepted from a kernel; a bigger one drops the "
+    max_message_bytes: int = _opt(2 * 1024 * 1024, "Largest single ZMQ message accepted from a kernel; a bigger one drops the "
                                                    "connection and the kernel is replaced (bounds host memory under a flood).")
     # --- pool ---------------------------------------------------------------------------------
     warm_kernels: int = _opt(2, "Kernels kept started (with the preloaded modules imported) ready to hand to new sessions.")

@@ -162,7 +162,8 @@ class Kernel:
         s.setsockopt(zmq.LINGER, 0)
         s.setsockopt(zmq.RECONNECT_IVL, -1)          # never re-resolve a path the kernel could swap
         s.setsockopt(zmq.MAXMSGSIZE, self.config.max_message_bytes)
-        s.setsockopt(zmq.RCVHWM, 256)
+        # At most RCVHWM messages of at most MAXMSGSIZE wait in the host, whatever the kernel sends.
+        s.setsockopt(zmq.RCVHWM, 32)
         s.connect(f"ipc://{path}")
         return s
 

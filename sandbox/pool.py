@@ -171,18 +171,27 @@ class KernelPool:
 
     def _shutdown(self) -> None:
         with self._lock:
-            kernels = list(self._warm) + [s._kernel for s in self._sessions.values() if s._kernel]
+            warm = list(self._warm)
             self._warm.clear()
-            for s in self._sessions.values():
-                s.released = True
-                s._kernel = None
+            sessions = list(self._sessions.values())
             self._sessions.clear()
-        for k in kernels:
+        for k in warm:
             k.kill()
+        for s in sessions:
+            # Let a running cell finish (its deadline bounds the wait) before closing its sockets.
+            locked = s._lock.acquire(timeout=self.config.cell_timeout_s + self.config.interrupt_grace_s + 5)
+            try:
+                s.released = True
+                if s._kernel is not None:
+                    s._kernel.kill()
+                    s._kernel = None
+            finally:
+                if locked:
+                    s._lock.release()
         if self.jail is not None:
             self.jail.close()
         if self.ctx is not None:
-            self.ctx.term()
+            self.ctx.destroy(linger=0)
             self.ctx = None
 
     # --- sessions ---------------------------------------------------------------------------

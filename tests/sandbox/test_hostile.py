@@ -124,6 +124,8 @@ CASES = [
     Case("plant_symlink_in_ipc_dir", "import os\nos.symlink('/etc/passwd', '/kernel/ipc/k-9')",
          lambda r: err(r, "OSError", "PermissionError")),
     Case("one_file_too_big", "open('/tmp/big', 'wb').write(b'x' * (64 << 20))", lambda r: err(r, "OSError")),
+    Case("too_many_open_files", "fs = [open('/dev/null') for _ in range(10_000)]",
+         lambda r: err(r, "OSError") and "Too many open files" in r.error.message),
     Case("fill_tmp", "for i in range(100):\n    open(f'/tmp/f{i}', 'wb').write(b'x' * (8 << 20))",
          lambda r: err(r, "OSError") and "No space left" in r.error.message),
     # --- network -----------------------------------------------------------------------------

@@ -154,6 +154,15 @@ def test_cgroup_memory_cap_stops_many_processes(run_dir):
         pool.close()
 
 
+def test_cpu_rlimit_ends_a_kernel_that_ignores_interrupts(run_dir):
+    with KernelPool(make_config(warm_kernels=0, max_kernels=2, cpu_seconds=3), run_dir) as pool:
+        s = pool.acquire("cpu")
+        r = s.run("import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass", timeout=60)
+        # killed by RLIMIT_CPU long before the 60 s deadline
+        assert r.restarted and not r.timed_out and r.error.type == "KernelDied" and r.duration_s < 30
+        assert s.run("print(1+1)").stdout == "2\n"
+
+
 def test_missing_bwrap_refuses_even_if_allowed(run_dir):
     config = make_config(bwrap="/nonexistent/bwrap", allow_missing=("bwrap", "namespaces", "cgroup"))
     pool = KernelPool(config, run_dir)
