@@ -101,7 +101,8 @@ def build(ctx: AppContext) -> gr.Blocks:
             with gr.Tab("Assign", id="assign", elem_id="tt-tab-assign"):
                 assignments = gr.Dataframe(label="Assigned to this class", interactive=False,
                                            elem_id="tt-assignments", wrap=True)
-                source = gr.Radio([("Type a problem", "typed"), ("Pick from a dataset file", "dataset")],
+                source = gr.Radio([("Type a problem", "typed"), ("Pick from a dataset file", "dataset"),
+                                   ("An existing problem set", "set")],
                                   value="typed", label="Problem source", elem_id="tt-source")
                 with gr.Group(visible=True) as typed_box:
                     problem_text = gr.Textbox(label="Problem (plain text or LaTeX)", lines=4, elem_id="tt-problem")
@@ -116,6 +117,8 @@ def build(ctx: AppContext) -> gr.Blocks:
                                               elem_id="tt-use-answers")
                     preview_btn = gr.Button("Preview", elem_id="tt-preview")
                     preview = gr.Markdown(elem_id="tt-preview-text", latex_delimiters=LATEX_DELIMITERS)
+                with gr.Group(visible=False) as set_box:
+                    existing_set = gr.Dropdown(label="Problem set", choices=[], value=None, elem_id="tt-existing-set")
                 set_title = gr.Textbox(label="Problem set title (optional: several problems become one set)",
                                        elem_id="tt-set-title")
                 assign_btn = gr.Button("Assign to class", variant="primary", elem_id="tt-assign")
@@ -166,7 +169,8 @@ def build(ctx: AppContext) -> gr.Blocks:
             first = classes[0].id if len(classes) == 1 else None
             out: dict[Any, Any] = {header: header_html(ctx, user, request),
                                    class_dd: gr.update(choices=[(c.name, c.id) for c in classes], value=first),
-                                   dataset: gr.update(choices=actions.datasets())}
+                                   dataset: gr.update(choices=actions.datasets()),
+                                   existing_set: gr.update(choices=actions.problem_set_choices())}
             if first is not None:
                 out.update(class_view(user, first))
             else:
@@ -231,7 +235,8 @@ def build(ctx: AppContext) -> gr.Blocks:
             return {flags_table: data.flags_frame(store, cls.id, open_only=not resolved), notice: ""}
 
         def on_source(choice: str) -> dict[Any, Any]:
-            return {typed_box: gr.update(visible=choice != "dataset"), dataset_box: gr.update(visible=choice == "dataset")}
+            return {typed_box: gr.update(visible=choice == "typed"), dataset_box: gr.update(visible=choice == "dataset"),
+                    set_box: gr.update(visible=choice == "set")}
 
         @guarded
         def on_preview(class_id: Any, path: str, spec: str, request: gr.Request) -> dict[Any, Any]:
@@ -245,14 +250,17 @@ def build(ctx: AppContext) -> gr.Blocks:
 
         @guarded
         def on_assign(class_id: Any, src: str, text: str, ref: str, skill_text: str, path: str, spec: str,
-                      use_ans: bool, title: str, request: gr.Request) -> dict[Any, Any]:
+                      use_ans: bool, title: str, set_id: Any, request: gr.Request) -> dict[Any, Any]:
             user = who(request)
-            if src == "dataset":
+            if src == "set":
+                result = actions.assign_set(user, class_id, set_id)
+            elif src == "dataset":
                 result = actions.assign_dataset(user, class_id, path, spec, use_ans, title)
             else:
                 result = actions.assign_typed(user, class_id, text, ref, skill_text, title)
             return {notice: f"✅ {escape(result)}", assignments: actions.assignments_frame(int(class_id)),
-                    problem_text: "", reference: "", preview: ""}
+                    problem_text: "", reference: "", preview: "",
+                    existing_set: gr.update(choices=actions.problem_set_choices())}
 
         @guarded
         def on_save(class_id: Any, solve: bool, skip: bool, request: gr.Request) -> dict[Any, Any]:
@@ -263,7 +271,7 @@ def build(ctx: AppContext) -> gr.Blocks:
                     allow_solve: cls.allow_solve_mode, allow_skip: cls.allow_hint_skip}
 
         quick = dict(api_visibility="private", concurrency_limit=None)
-        demo.load(on_load, None, class_outputs + [header, class_dd, dataset], **quick)
+        demo.load(on_load, None, class_outputs + [header, class_dd, dataset, existing_set], **quick)
         class_dd.input(on_class, [class_dd, sort_by, descending, show_resolved], class_outputs, **quick)
         refresh_btn.click(on_class, [class_dd, sort_by, descending, show_resolved], class_outputs, **quick)
         sort_by.input(on_sort, [class_dd, sort_by, descending], [roster, notice], **quick)
@@ -274,10 +282,11 @@ def build(ctx: AppContext) -> gr.Blocks:
         resolve_btn.click(on_resolve, [class_dd, flag_dd, resolution, show_resolved], class_outputs + [resolution],
                           **quick)
         show_resolved.input(on_show_resolved, [class_dd, show_resolved], [flags_table, notice], **quick)
-        source.input(on_source, [source], [typed_box, dataset_box], **quick)
+        source.input(on_source, [source], [typed_box, dataset_box, set_box], **quick)
         preview_btn.click(on_preview, [class_dd, dataset, rows], [preview, notice], **quick)
         assign_btn.click(on_assign, [class_dd, source, problem_text, reference, skills, dataset, rows, use_answers,
-                                     set_title], [notice, assignments, problem_text, reference, preview], **quick)
+                                     set_title, existing_set],
+                         [notice, assignments, problem_text, reference, preview, existing_set], **quick)
         save_btn.click(on_save, [class_dd, allow_solve, allow_skip], [notice, allow_solve, allow_skip], **quick)
     demo.queue(default_concurrency_limit=8, api_open=False)
     return demo

@@ -136,6 +136,23 @@ class TeacherActions:
         what = f"problem set “{title}” ({len(ids)} problems)" if problem_set else f"problem #{ids[0]}"
         return f"Assigned {what} from {file.name} to {cls.name}."
 
+    def problem_set_choices(self) -> list[tuple[str, int]]:
+        return [(f"{ps.title} ({len(self.store.problems_in_set(ps.id))} problems)", ps.id)
+                for ps in self.store.list_problem_sets()]
+
+    def assign_set(self, user: Any, class_id: Any, set_id: Any) -> str:
+        cls = data.require_class(self.store, user, class_id)
+        try:
+            problem_set = self.store.get_problem_set(int(set_id))
+        except (TypeError, ValueError):
+            raise BadInput("choose a problem set first") from None
+        if any(a.problem_set_id == problem_set.id for a in self.store.class_assignments(cls.id)):
+            raise BadInput(f"“{problem_set.title}” is already assigned to {cls.name}")
+        assignment = self.store.assign(cls.id, problem_set_id=problem_set.id, assigned_by=user.id)
+        audit(self.store, user, "class.assign", target_type="class", target_id=cls.id, label=cls.name,
+              assignment_id=assignment.id, problem_set_id=problem_set.id)
+        return f"Assigned problem set “{problem_set.title}” to {cls.name}."
+
     def assignments_frame(self, class_id: int) -> pd.DataFrame:
         rows = []
         names: dict[int, str] = {}

@@ -88,7 +88,7 @@ def _teacher_calls(school, flag_id):
         "on_resolve": [a, flag_id, "handled", False],
         "on_show_resolved": [a, True],
         "on_preview": [a, f"{DATA_DIR}/gsm8k_test.jsonl", "1-2"],
-        "on_assign": [a, "typed", "What is 1 + 1?", "2", "arithmetic", None, "", True, ""],
+        "on_assign": [a, "typed", "What is 1 + 1?", "2", "arithmetic", None, "", True, "", None],
         "on_save": [a, True, True],
     }
 

@@ -171,3 +171,19 @@ def test_overview_tables_and_chart_frames(world):
     pairs = data.class_sessions(store, w.ca.id)
     assert [(u.name, s.id) for u, s in pairs] == [("sam", w.sid)]
     assert data.sessions_frame(pairs).iloc[0]["student"] == "Sam Student"
+
+
+def test_an_existing_problem_set_is_assigned_once_per_class(world):
+    w, store = world, world.store
+    w.actions.assign_dataset(w.o, w.cb.id, f"{DATA_DIR}/gsm8k_test.jsonl", "1-3", True, "Warm-up")
+    [ps] = store.list_problem_sets()
+    assert w.actions.problem_set_choices() == [("Warm-up (3 problems)", ps.id)]
+    assert "Warm-up" in w.actions.assign_set(w.t, w.ca.id, ps.id)
+    assert [p.reference_answer for p in store.assigned_problems(w.s.id)] == ["18", "3", "70000"]
+    with pytest.raises(BadInput, match="already assigned"):
+        w.actions.assign_set(w.t, w.ca.id, ps.id)
+    with pytest.raises(BadInput, match="choose a problem set"):
+        w.actions.assign_set(w.t, w.ca.id, None)
+    with pytest.raises(NotFound):
+        w.actions.assign_set(w.o, w.ca.id, ps.id)
+    assert len(store.class_assignments(w.ca.id)) == 1
