@@ -154,7 +154,13 @@ def _read_plain(text: str) -> Math:
     pieces = _split_top(s)
     if len(pieces) == 1:
         return _read_piece(pieces[0])
-    return Alternatives(tuple(_read_piece(p) for p in pieces))
+    items = [_read_piece(p) for p in pieces]
+    first = items[0]
+    if isinstance(first, Relation) and first.ops == ("=",) and isinstance(first.sides[0], Symbol) and all(
+            isinstance(i, sympy.Expr) and not i.free_symbols for i in items[1:]):
+        # `x = 3, 2` lists two values of x
+        items[1:] = [Relation((first.sides[0], i), ("=",)) for i in items[1:]]
+    return Alternatives(tuple(items))
 
 
 def _split_top(s: str) -> list[str]:

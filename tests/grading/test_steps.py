@@ -118,6 +118,19 @@ def test_invalid_reasons_do_not_give_the_answer(previous, line):
         assert answer not in reason, reason
 
 
+@pytest.mark.parametrize("problem, work, first_bad", [
+    ("Solve x^2 - 5x + 6 = 0", "x = (5 ± sqrt(25 - 24))/2\nx = (5 ± 1)/2\nx = 3 or x = 2", None),
+    ("Solve x^2 - 5x + 6 = 0", "(x - 5/2)^2 = 1/4\nx - 5/2 = ±1/2\nx = 3, 2", None),
+    ("Solve 3(x - 2) = 2x + 1", "3x - 6 = 2x + 1\n3x - 2x = 1 + 6\nx = 7", None),
+    ("Solve 3(x - 2) = 2x + 1", "3x - 6 = 2x + 1\n3x - 2x = 1 - 6\nx = -5", 1),
+    ("Solve -3x + 1 >= 10", "-3x >= 9\nx >= -3", 1),
+    ("Solve sqrt(2x + 3) = x", "2x + 3 = x^2\nx^2 - 2x - 3 = 0\n(x - 3)(x + 1) = 0", 0),
+])
+def test_whole_solutions(problem, work, first_bad):
+    verdicts, bad = check_lines(work, problem=problem, timeout=10)
+    assert bad == first_bad, [v.reason for v in verdicts]
+
+
 def test_multi_line_submission_points_to_the_first_bad_line():
     verdicts, first_bad = check_lines("2(x + 3) = 10\n2x + 6 = 10\n2x = 16\nx = 8", problem="Solve 2(x+3) = 10")
     assert [v.verdict for v in verdicts[:2]] == ["valid", "valid"]
