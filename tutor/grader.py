@@ -154,6 +154,9 @@ def _mentions(text: str, value: str) -> bool:
     targets = [target]
     if target[0] == "many":
         targets += [("value", v) for v in target[1]]
+    if "%" in text or "percent" in text.lower():  # "50%" gives away 0.5 even though grade() keeps them apart
+        targets += [("value", t[-1] * 100) for t in list(targets)
+                    if t[0] in ("value", "assign") and isinstance(t[-1], sympy.Expr) and t[-1].is_number]
     for candidate in mathtext.find_math(text):
         try:
             reading = mathtext.read_math(candidate)

@@ -135,6 +135,8 @@ def test_concurrent_grades_from_many_threads_are_all_right():
     ("Step 2: think about which operation undoes multiplication.", "2", False),
     ("Isolate the variable first.", "5", False),
     ("Try $x = 0.33$", "1/3", False),
+    ("That is 50% of the total.", "0.5", True),
+    ("That is 50 of the total.", "0.5", False),
 ])
 def test_mentions_value(text, value, expected):
     assert mentions_value(text, value, timeout=10) is expected
