@@ -10,6 +10,7 @@ import contextlib
 import importlib
 import os
 from typing import Any, AsyncIterator
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
@@ -71,6 +72,7 @@ def create_app(settings: Settings, service: Any = None, *, store: Any = None, po
     for name in CORE_MODULES + PAGE_MODULES:
         importlib.import_module(name).mount(app, ctx)
     app.add_middleware(PageGuard, ctx=ctx)
+    app.add_middleware(SameOrigin)
     app.add_middleware(SecurityHeaders)
     return app
 
@@ -140,6 +142,28 @@ class PageGuard:
                 if response is not None:
                     await response(scope, receive, send)
                     return
+        await self.app(scope, receive, send)
+
+
+class SameOrigin:
+    """A state-changing request that says it comes from another origin is refused. Our forms and API
+    also carry CSRF tokens; this covers Gradio's own POST routes, which know nothing of our tokens
+    (the SameSite cookie already keeps other sites' requests signed out)."""
+
+    _SAFE = {"GET", "HEAD", "OPTIONS"}
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] not in self._SAFE:
+            headers = dict(scope.get("headers") or [])
+            origin = headers.get(b"origin", b"").decode("latin-1")
+            host = headers.get(b"host", b"").decode("latin-1")
+            if origin and origin != "null" and urlsplit(origin).netloc != host:
+                await JSONResponse({"error": "forbidden", "message": "Cross-site requests are not allowed."},
+                                   status_code=403)(scope, receive, send)
+                return
         await self.app(scope, receive, send)
 
 

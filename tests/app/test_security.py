@@ -125,6 +125,23 @@ def test_gradio_endpoints_do_not_open_another_students_session(live_server):
 
 # --- CSRF ---------------------------------------------------------------------------------------------------
 
+def test_cross_origin_posts_are_refused_even_on_gradio_routes(live_server):
+    live_server.user("ada")
+    with live_server.client() as c:
+        token = sign_in(c, "ada")
+        evil = {"origin": "http://evil.example"}
+        r = c.post("/tutor/gradio_api/queue/join", json={"data": [], "fn_index": 0, "session_hash": "x"},
+                   headers=evil)
+        assert r.status_code == 403
+        r = c.post("/api/sessions", json={"question": PROBLEM}, headers={**evil, "x-csrf-token": token})
+        assert r.status_code == 403
+        assert c.post("/logout", data={"csrf_token": token}, headers=evil).status_code == 403
+        assert c.get("/api/me").status_code == 200                  # still signed in
+        same = {"origin": live_server.url}
+        assert gradio_call(c, "on_load", [])[-1]["msg"] == "process_completed"
+        assert c.post("/logout", data={"csrf_token": token}, headers=same).status_code == 303
+
+
 def test_state_changes_need_this_browsers_csrf_token(live_server):
     web = live_server
     web.user("ada")
