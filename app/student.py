@@ -89,6 +89,8 @@ def build(ctx: AppContext) -> gr.Blocks:
                         stop_btn = gr.Button("Stop", variant="stop", elem_id="mt-stop")
                 with gr.Row():
                     hint_btn = gr.Button("Next hint", elem_id="mt-hint", scale=1)
+                    # only where the class lets students jump to the worked step (allow_hint_skip)
+                    skip_btn = gr.Button("Show the worked step", elem_id="mt-skip", scale=1, visible=False)
                     rung = gr.Markdown("No hints used yet.", elem_id="mt-rung")
                 with gr.Row():
                     attempt = gr.Textbox(label="Submit a step or your final answer", lines=2, scale=4,
@@ -119,7 +121,8 @@ def build(ctx: AppContext) -> gr.Blocks:
             modes = service.modes_allowed(user.id)
             choices = [("Tutor me (hints)", "tutor")] + ([("Solve it for me", "solve")] if "solve" in modes else [])
             problems = service.assigned_problems(user.id)
-            out = {header: header_html, mode: gr.update(choices=choices, value="tutor", visible=len(choices) > 1),
+            can_skip = user.role in ("teacher", "admin") or ctx.store.class_policy(user.id).allow_hint_skip
+            out = {header: header_html, skip_btn: gr.update(visible=can_skip), mode: gr.update(choices=choices, value="tutor", visible=len(choices) > 1),
                    assigned: gr.update(choices=[(_problem_label(p), p.id) for p in problems], value=None,
                                        visible=bool(problems))}
             out.update(sidebar(user.id))
@@ -198,14 +201,22 @@ def build(ctx: AppContext) -> gr.Blocks:
                                            lambda: service.ask(user.id, sid, text), msg):
                 yield update
 
-        async def on_hint(view: ChatView | None, request: gr.Request) -> AsyncIterator[dict[Any, Any]]:
+        async def hint(view: ChatView | None, request: gr.Request, bottom_out: bool) -> AsyncIterator[dict[Any, Any]]:
             user = who(request)
             if view is None or view.session_id is None:
                 yield {notice: f"⚠ {friendly('no_session')}"}
                 return
             sid = view.session_id
             async for update in run_action("hint", view, user.id, sid,
-                                           lambda: service.next_hint(user.id, sid), None):
+                                           lambda: service.next_hint(user.id, sid, bottom_out=bottom_out), None):
+                yield update
+
+        async def on_hint(view: ChatView | None, request: gr.Request) -> AsyncIterator[dict[Any, Any]]:
+            async for update in hint(view, request, False):
+                yield update
+
+        async def on_skip(view: ChatView | None, request: gr.Request) -> AsyncIterator[dict[Any, Any]]:
+            async for update in hint(view, request, True):
                 yield update
 
         async def on_check(text: str, attempt_kind: str, view: ChatView | None,
@@ -255,7 +266,7 @@ def build(ctx: AppContext) -> gr.Blocks:
             return {notice: f"■ {friendly('cancelled')}"}
 
         every = [chat, status, rung, verdict, view_state, notice, history]
-        demo.load(on_load, None, every + [header, mode, assigned], api_visibility="private",
+        demo.load(on_load, None, every + [header, mode, assigned, skip_btn], api_visibility="private",
                   concurrency_limit=None)
         turn_kw = dict(concurrency_limit=settings.web_max_concurrent_turns, concurrency_id="turn",
                        api_visibility="private")
@@ -263,6 +274,7 @@ def build(ctx: AppContext) -> gr.Blocks:
         send_btn.click(on_send, [msg, view_state], every + [msg], **turn_kw)
         msg.submit(on_send, [msg, view_state], every + [msg], **turn_kw)
         hint_btn.click(on_hint, [view_state], every, **turn_kw)
+        skip_btn.click(on_skip, [view_state], every, **turn_kw)
         check_btn.click(on_check, [attempt, kind, view_state], every + [attempt], **turn_kw)
         # Stop asks the service to cancel; the running action then ends normally with its "cancelled" Done,
         # so the page keeps everything shown so far (Gradio's own `cancels=` would blank the outputs).

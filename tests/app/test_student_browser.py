@@ -123,3 +123,30 @@ def test_student_solves_gets_hints_checks_answers_and_resumes(web_factory, brows
 
     # nothing the page loaded came from outside this server: KaTeX, fonts and scripts are bundled
     assert outside == []
+
+
+def test_running_code_is_visible_and_a_class_may_allow_the_worked_step(web_factory, browser_page):
+    from tests.fixtures.web import TutorScript
+    slow = ("Let me compute.\n```python\nimport time\ntime.sleep(3)\nprint(14 // 2)\n```\n```output\n7\n```\n"
+            "So $x = \\boxed{7}$.")
+    web = web_factory(script=TutorScript(solve=slow))
+    web.user("ada", solve=True, skip=True)
+    page = browser_page
+    browser_sign_in(page, web.url, "ada")
+    page.wait_for_selector("#mt-user >> text=Signed in as")
+    start(page, PROBLEM, "Solve it for me")
+    page.wait_for_selector("#mt-status >> text=Running code")
+    assert "running code" in chat_text(page).lower()          # the block itself says so while it runs
+    screenshot(page, "running-code")
+    wait_idle(page)
+    assert "So x = 7" in chat_text(page).replace("\n", " ") or page.locator(f"{CHAT} .katex").count() >= 1
+    # tutoring mode in a class that allows skipping: the worked step at once (rung 4)
+    page.locator("#mt-new").click()
+    start(page, PROBLEM, "Tutor me (hints)")
+    page.wait_for_function("document.querySelector('#mt-chat').innerText.includes('work on this together')",
+                           timeout=60_000)
+    wait_idle(page)
+    page.locator("#mt-skip").click()
+    page.wait_for_selector("#mt-chat >> text=Subtracting 3 from both sides")
+    wait_idle(page)
+    assert "rung 4 of 4" in chat_text(page)
