@@ -127,6 +127,9 @@ class Settings:
     web_login_max_failures: int = setting(5, "Failed sign-ins in a row before the account is locked for a while.")
     web_login_lockout_s: int = setting(300, "Seconds an account stays locked after too many failed sign-ins.")
     web_login_delay_s: float = setting(1.0, "Seconds every failed sign-in waits before answering (slows guessing).")
+    admin_name: str = setting("admin", "Name of the first admin `mathtutor serve` creates when the users table has none.")
+    admin_password: str = setting("", "Password of that first admin; empty: a random one, printed once at start-up.",
+                                  secret=True)
 
     # --- teacher and admin pages -------------------------------------------------------------
     teacher_dataset_dirs: tuple[str, ...] = setting((), "Comma-separated folders whose .jsonl problem files teachers "

@@ -11,10 +11,7 @@ import secrets
 
 import click
 
-from tutor.settings import ENV_PREFIX, SettingsError, load_settings
-
-ADMIN_PASSWORD_ENV = ENV_PREFIX + "ADMIN_PASSWORD"
-ADMIN_NAME_ENV = ENV_PREFIX + "ADMIN_NAME"
+from tutor.settings import SettingsError, load_settings
 
 
 def ensure_admin(store, *, name: str, password: str | None) -> tuple[str, str] | None:
@@ -47,8 +44,7 @@ def register(main: click.Group) -> None:
         recovered = store.recover_stale()
         if recovered:
             click.echo(f"Marked {len(recovered)} session(s) of a previous run as interrupted.")
-        created = ensure_admin(store, name=os.environ.get(ADMIN_NAME_ENV, "admin"),
-                               password=os.environ.get(ADMIN_PASSWORD_ENV) or None)
+        created = ensure_admin(store, name=settings.admin_name, password=settings.admin_password or None)
         if created:
             click.echo("Created the first admin account (shown only this once; change it after signing in):\n"
                        f"    user name: {created[0]}\n    password:  {created[1]}")
