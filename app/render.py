@@ -31,7 +31,9 @@ LATEX_DELIMITERS = [
 HINT_RUNGS = {1: "an orienting question", 2: "a strategy", 3: "the next move", 4: "the worked step"}
 MAX_SHOWN_OUTPUT = 4000
 _FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[ \t]*\n(.*?)(?:\n```|\Z)", re.S)
-_MATH = re.compile(r"\$\$.+?\$\$|\\\[.+?\\\]|\\\(.+?\\\)|(?<!\\)\$[^$\n]+?(?<!\\)\$", re.S)
+# Inline `$…$` follows pandoc's rule, so prices are not math: the opening `$` has a non-space on its
+# right, the closing one a non-space on its left and no digit after it ("$5 and $10" stays text).
+_MATH = re.compile(r"\$\$.+?\$\$|\\\[.+?\\\]|\\\(.+?\\\)|(?<!\\)\$(?=[^\s$])[^$\n]*?(?<=[^\s\\])\$(?!\d)", re.S)
 # Symbols every system font has (DejaVu included), not colour emoji that need an emoji font.
 _VERDICT_MARK = {"correct": ("✓", "Correct"), "valid": ("✓", "This step follows"),
                  "incorrect": ("✗", "Not yet"), "invalid": ("✗", "This step does not follow"),
@@ -74,13 +76,19 @@ def _prose_segment(text: str) -> str:
 
 
 def _plain(text: str) -> str:
+    """Text outside math: escaped, a bare \\boxed{} wrapped in math, and any other `$` (a price) as an
+    entity, so the page's own math finder cannot pair it with another one."""
     pieces, pos = [], 0
     for start, end in _boxed_spans(text):
-        pieces.append(escape(text[pos:start]))
+        pieces.append(_dollars(escape(text[pos:start])))
         pieces.append("$" + escape(text[start:end]) + "$")
         pos = end
-    pieces.append(escape(text[pos:]))
+    pieces.append(_dollars(escape(text[pos:])))
     return "".join(pieces)
+
+
+def _dollars(text: str) -> str:
+    return text.replace("$", "&#36;")
 
 
 def prose(text: str) -> str:

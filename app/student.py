@@ -306,4 +306,4 @@ def mount(app: Any, ctx: AppContext) -> None:
     ctx.protect_page(PATH, ROLES)
     gr.mount_gradio_app(app, demo, path=PATH, auth_dependency=ctx.gradio_auth_dependency(ROLES),
                         footer_links=[], run_history=False, theme=THEME, css=CSS, ssr_mode=False,
-                        show_error=False, mcp_server=False)
+                        show_error=False, mcp_server=False, max_file_size="1mb")  # the page takes no files

@@ -80,3 +80,8 @@ def test_hints_verdicts_and_errors():
     assert view.verdict == "✓ Correct — well done!" and view.solved
     assert "calculator is busy" in text and view.errors == ["sandbox_busy"]
     assert view.rung_label == "Hint rung **2 of 4** · step 1 of 3"
+
+
+def test_prices_are_not_math_and_cannot_pair_with_other_dollars():
+    assert prose("She makes $18 a day and $5 more") == "She makes &#36;18 a day and &#36;5 more"
+    assert prose("cost $5, so $x = 5$") == "cost &#36;5, so $x = 5$"
