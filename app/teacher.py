@@ -66,7 +66,7 @@ def build(ctx: AppContext) -> gr.Blocks:
             class_dd = gr.Dropdown(label="Class", choices=[], value=None, elem_id="tt-class", scale=3)
             refresh_btn = gr.Button("Refresh", elem_id="tt-refresh", scale=1)
         export = gr.HTML(elem_id="tt-export")
-        with gr.Tabs(elem_id="tt-tabs"):
+        with gr.Tabs(elem_id="tt-tabs") as tabs:
             with gr.Tab("Overview", id="overview", elem_id="tt-tab-overview"):
                 with gr.Row():
                     sort_by = gr.Dropdown(data.ROSTER_COLUMNS, value="student", label="Sort roster by",
@@ -92,7 +92,8 @@ def build(ctx: AppContext) -> gr.Blocks:
                     flag_btn = gr.Button("🚩 Flag session", elem_id="tt-flag", scale=1)
             with gr.Tab("Flags", id="flags", elem_id="tt-tab-flags"):
                 show_resolved = gr.Checkbox(label="Show resolved flags too", value=False, elem_id="tt-show-resolved")
-                flags_table = gr.Dataframe(label="Flags raised by teachers and by the system", interactive=False,
+                flags_table = gr.Dataframe(label="Flags raised by teachers and by the system (click one to open its "
+                                                 "session)", interactive=False,
                                            elem_id="tt-flags", wrap=True)
                 with gr.Row():
                     flag_dd = gr.Dropdown(label="Open flag", choices=[], value=None, elem_id="tt-flag-pick", scale=3)
@@ -211,6 +212,16 @@ def build(ctx: AppContext) -> gr.Blocks:
             return open_session(who(request), class_id, row[0])
 
         @guarded
+        def on_flag_row(class_id: Any, evt: gr.SelectData, request: gr.Request) -> dict[Any, Any]:
+            """A click on a flag opens its session (FLAG_COLUMNS: flag, session, ...)."""
+            row = getattr(evt, "row_value", None) or []
+            if len(row) < 2:
+                return {notice: ""}
+            out = open_session(who(request), class_id, row[1])
+            out[tabs] = gr.Tabs(selected="sessions")
+            return out
+
+        @guarded
         def on_flag(class_id: Any, session_id: Any, note: str, resolved: bool, request: gr.Request) -> dict[Any, Any]:
             user = who(request)
             record = data.require_session(store, user, class_id, session_id)
@@ -278,6 +289,7 @@ def build(ctx: AppContext) -> gr.Blocks:
         descending.input(on_sort, [class_dd, sort_by, descending], [roster, notice], **quick)
         session_dd.input(on_session, [class_dd, session_dd], [transcript, facts, notice, session_dd], **quick)
         sessions_table.select(on_session_row, [class_dd], [transcript, facts, notice, session_dd], **quick)
+        flags_table.select(on_flag_row, [class_dd], [transcript, facts, notice, session_dd, tabs], **quick)
         flag_btn.click(on_flag, [class_dd, session_dd, flag_note, show_resolved], class_outputs + [flag_note], **quick)
         resolve_btn.click(on_resolve, [class_dd, flag_dd, resolution, show_resolved], class_outputs + [resolution],
                           **quick)

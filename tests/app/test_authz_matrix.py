@@ -106,7 +106,7 @@ def test_every_teacher_handler_refuses_outsiders_and_leaks_nothing(school, clien
     calls = _teacher_calls(school, flag.id)
     # every handler that takes data is in the matrix (on_load and the row click are checked below,
     # on_source only toggles which form is visible)
-    assert handlers == set(calls) | {"on_load", "on_session_row", "on_source"}
+    assert handlers == set(calls) | {"on_load", "on_session_row", "on_flag_row", "on_source"}
     before = _state(store, school)
     audit_before = len(store.audit_log())
     for persona in ("anonymous", "student"):
@@ -121,10 +121,13 @@ def test_every_teacher_handler_refuses_outsiders_and_leaks_nothing(school, clien
         reply = call_gradio(clients["other_teacher"], school.web, "/teacher", name, data, session_hash=hash_)
         assert reply.status == 200
         assert not any(s in reply.text() + reply.raw for s in SECRETS), (name, reply.text()[:300])
-    row = call_gradio(clients["other_teacher"], school.web, "/teacher", "on_session_row", [school.class_b.id],
-                      event_data={"index": [0, 0], "value": school.session_id, "row_value": [school.session_id]},
-                      session_hash=hash_)
-    assert not any(s in row.text() for s in SECRETS)
+    # a forged row click on the teacher's own class, naming class A's session: our check answers
+    for row_handler in ("on_session_row", "on_flag_row"):
+        row = call_gradio(clients["other_teacher"], school.web, "/teacher", row_handler, [school.class_b.id],
+                          event_data={"index": [0, 0], "value": school.session_id,
+                                      "row_value": [school.session_id, school.session_id]}, session_hash=hash_)
+        assert row.success and "no such session" in row.text(), (row_handler, row.raw[-300:])
+        assert not any(s in row.text() for s in SECRETS)
     assert _state(store, school) == before
     assert len(store.audit_log()) == audit_before
 
@@ -213,9 +216,11 @@ def test_handlers_check_access_themselves_even_past_the_pages_own_choices(school
         shown = " ".join(str(v) for v in out.values())
         assert len(out) == 1 and "no such" in shown, (name, shown[:200])
         assert not any(s in shown for s in SECRETS)
-    evt = gr.SelectData(None, {"index": [0, 0], "value": school.session_id, "row_value": [school.session_id]})
-    out = fns["on_session_row"](school.class_a.id, evt, otto)
-    assert len(out) == 1 and "no such" in " ".join(map(str, out.values()))
+    for row_handler in ("on_session_row", "on_flag_row"):
+        evt = gr.SelectData(None, {"index": [0, 0], "value": school.session_id,
+                                   "row_value": [school.session_id, school.session_id]})
+        out = fns[row_handler](school.class_a.id, evt, otto)
+        assert len(out) == 1 and "no such" in " ".join(map(str, out.values())), row_handler
     # a session id of class A asked for under the other teacher's own class
     out = fns["on_session"](school.class_b.id, school.session_id, otto)
     assert len(out) == 1 and "no such session" in " ".join(map(str, out.values()))

@@ -57,6 +57,15 @@ def test_teacher_reviews_flags_and_exports_a_session(school, browser_page):
     expect(page.locator("#tt-facts")).to_contain_text("talk to Sam on Monday")
     screenshot(page, "03-flagged")
 
+    page.get_by_role("tab", name="Flags").click()
+    expect(page.locator("#tt-flags")).to_contain_text("talk to Sam on Monday")
+    pick(page, "tt-flag-pick", f"#{flags[0].id} · session #{school.session_id} · teacher_flag")
+    page.locator("#tt-resolution textarea").fill("Talked it through.")
+    page.locator("#tt-resolve").click()
+    expect(page.locator("#tt-notice")).to_contain_text(f"Flag #{flags[0].id} resolved")
+    assert web.store.get_flag(flags[0].id).resolution == "Talked it through."
+    screenshot(page, "03b-flag-resolved")
+
     with page.expect_download() as info:
         page.locator("#tt-export-link").click()
     download = info.value
