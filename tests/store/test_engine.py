@@ -19,6 +19,8 @@ def test_default_store_is_sqlite_in_the_data_dir_with_wal_and_foreign_keys(_isol
     store = open_store(settings, upgrade=True, recover=True)
     try:
         assert (_isolated_state / "mathtutor.db").exists()
+        for name in ("mathtutor.db", "mathtutor.db-wal"):  # learners' data is not world-readable
+            assert (_isolated_state / name).stat().st_mode & 0o077 == 0, name
         with store.engine.connect() as conn:
             assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
             assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1

@@ -4,6 +4,7 @@ from losing data when the database is briefly busy."""
 from __future__ import annotations
 
 import logging
+import os
 import random
 import time
 from pathlib import Path
@@ -27,7 +28,11 @@ def make_engine(url: str, *, sqlite_busy_ms: int = 5000, sqlite_synchronous: str
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            path = Path(parsed.database).expanduser()
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # password hashes and learners' work: readable by the service's user only (SQLite gives
+            # the -wal and -shm files the same permissions as the database file)
+            os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
         engine = create_engine(url, echo=echo, pool_size=pool_size, max_overflow=max_overflow,
                                connect_args={"timeout": sqlite_busy_ms / 1000, "check_same_thread": False})
         _sqlite_setup(engine, sqlite_busy_ms, sqlite_synchronous)
