@@ -229,3 +229,56 @@ def test_handlers_check_access_themselves_even_past_the_pages_own_choices(school
     for username in (str(school.student.id), "999999", None):
         out = fns["on_class"](school.class_a.id, "student", False, False, gr.Request(username=username))
         assert len(out) == 1 and not any(s in " ".join(map(str, out.values())) for s in SECRETS)
+
+
+def _app_routes(app):
+    """(method, path) of every route of the app that is not a mounted Gradio page."""
+    from fastapi.routing import APIRoute
+
+    def walk(routes):
+        for r in routes:
+            if hasattr(r, "original_router"):
+                yield from walk(r.original_router.routes)
+            elif isinstance(r, APIRoute):
+                for method in sorted(r.methods):
+                    yield method, r.path
+    return sorted(set(walk(app.routes)))
+
+
+PUBLIC = {("GET", "/login"), ("GET", "/healthz"), ("GET", "/metrics"), ("GET", "/")}
+NOT_PROBED = {("POST", "/login"), ("POST", "/logout")}  # sign-in/out themselves: tested by the web app's tests
+
+
+def test_every_route_of_the_app_refuses_anonymous_and_shows_class_a_only_to_its_people(school, clients):
+    """Every FastAPI route — the web app's API included, and any route added later — for all five roles.
+    Only the session's own student may touch it through the student API (teachers review it through
+    /teacher); nobody outside class A sees its data; a refused request writes nothing."""
+    store = school.web.store
+    routes = [r for r in _app_routes(school.web.app) if r not in NOT_PROBED]
+    assert ("GET", "/teacher/export/{class_id:int}.csv") in routes and len(routes) > 5
+    owner_only = [r for r in routes if "{session_id}" in r[1]]
+    assert owner_only, "the student API's session routes are part of the matrix"
+    events_before = len(store.events(school.session_id))
+
+    def probe(persona):
+        for method, path in routes:
+            url = path.replace("{session_id}", str(school.session_id)).replace("{class_id:int}", str(school.class_a.id))
+            body = {"text": "hello", "kind": "answer", "question": "1+1"} if method == "POST" else None
+            r = clients[persona].request(method, url, json=body)
+            yield method, path, r
+
+    for persona in ("anonymous", "other_teacher", "teacher", "admin"):
+        for method, path, r in probe(persona):
+            where = (persona, method, path, r.status_code)
+            if persona == "anonymous" and (method, path) not in PUBLIC:
+                assert r.status_code in (401, 403, 303), where
+            if (method, path) in owner_only:
+                assert r.status_code in (401, 403, 404), where
+            if persona in ("anonymous", "other_teacher"):
+                assert not any(s in r.text for s in SECRETS), where
+    assert len(store.events(school.session_id)) == events_before   # nothing written by anyone else
+    for method, path, r in probe("student"):
+        if (method, path) in owner_only and method == "GET":
+            assert r.status_code == 200, (method, path, r.status_code)
+        if "/teacher/" in path:
+            assert r.status_code == 403 and not any(s in r.text for s in SECRETS), (method, path)
