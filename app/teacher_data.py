@@ -98,7 +98,7 @@ def struggles_frame(stats: list[Any], limit: int = 20) -> pd.DataFrame:
     return pd.DataFrame(data, columns=STRUGGLE_COLUMNS)
 
 
-def class_sessions(store: Any, class_id: int, limit: int = 500) -> list[tuple[Any, Any]]:
+def class_sessions(store: Any, class_id: int, limit: int | None = 500) -> list[tuple[Any, Any]]:
     """(learner, session) for the sessions of the class's students, newest first."""
     learners = {u.id: u for u in store.class_students(class_id)}
     return [(learners[s.user_id], s) for s in store.class_sessions(class_id, limit=limit) if s.user_id in learners]
@@ -120,13 +120,8 @@ def sessions_frame(pairs: list[tuple[Any, Any]]) -> pd.DataFrame:
 
 def flags_frame(store: Any, class_id: int, *, open_only: bool = True) -> pd.DataFrame:
     flags = store.flags(class_id=class_id, open_only=open_only)
-    names: dict[int, str] = {}
-    data = []
-    for f in flags:
-        session = store.get_session(f.session_id)
-        if session.user_id not in names:
-            u = store.get_user(session.user_id)
-            names[session.user_id] = u.display_name or u.name
-        data.append([f.id, f.session_id, names[session.user_id], f.source, f.reason, f.note,
-                     f"{f.created_at:%Y-%m-%d %H:%M}", "open" if f.resolved_at is None else f"resolved: {f.resolution or ''}"])
+    learner_of = {s.id: u.display_name or u.name for u, s in class_sessions(store, class_id, limit=None)}
+    data = [[f.id, f.session_id, learner_of.get(f.session_id, "?"), f.source, f.reason, f.note,
+             f"{f.created_at:%Y-%m-%d %H:%M}", "open" if f.resolved_at is None else f"resolved: {f.resolution or ''}"]
+            for f in flags]
     return pd.DataFrame(data, columns=FLAG_COLUMNS)

@@ -52,6 +52,10 @@ def test_a_teacher_sees_only_their_classes_and_their_students_sessions(world):
     assert set(refused) <= {"no such class", "no such session", "choose a class first"}
     flag = store.raise_flag(w.sid, "sandbox_kill", source="system")
     assert data.require_flag(store, w.t, w.ca.id, flag.id).id == flag.id
+    row = data.flags_frame(store, w.ca.id).iloc[0]
+    assert (row["flag"], row["session"], row["student"], row["source"], row["status"]) == (
+        flag.id, w.sid, "Sam Student", "system", "open")
+    assert data.flags_frame(store, w.cb.id).empty
     with pytest.raises(NotFound):
         data.require_flag(store, w.o, w.cb.id, flag.id)
 
