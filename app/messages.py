@@ -15,6 +15,10 @@ _TEXT: dict[str, str] = {
                            "saved — please try again in a minute.",
     "sandbox_busy": "The tutor's calculator is busy with other students. Your work is saved — please try "
                     "again in a few seconds.",
+    "sandbox_error": "The tutor's calculator stopped working on this step. Your work is saved — please ask "
+                     "again; a fresh calculator will be used.",
+    "already_exists": "That already exists.",
+    "schema_out_of_date": "The tutor is being updated. Please try again in a few minutes.",
     "sandbox_unsafe": "The tutor's calculator is switched off on this server. Please tell your teacher.",
     "too_long": "That is longer than the tutor can read at once. Please shorten it (or split it into steps) "
                 "and send it again — your text is still in the box.",

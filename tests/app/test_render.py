@@ -85,3 +85,20 @@ def test_hints_verdicts_and_errors():
 def test_prices_are_not_math_and_cannot_pair_with_other_dollars():
     assert prose("She makes $18 a day and $5 more") == "She makes &#36;18 a day and &#36;5 more"
     assert prose("cost $5, so $x = 5$") == "cost &#36;5, so $x = 5$"
+
+
+def test_every_error_code_tutor_can_emit_has_its_own_sentence():
+    import re
+    from pathlib import Path
+
+    from app.messages import friendly, known_codes
+    root = Path(__file__).resolve().parents[2]
+    emitted = set()
+    for path in list((root / "tutor").rglob("*.py")) + list((root / "sandbox").rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        emitted |= set(re.findall(r'ErrorEvent\("([a-z_]+)"', text)) | set(re.findall(r'code = "([a-z_]+)"', text))
+    assert emitted, "no error codes found"
+    generic = friendly("no-such-code")
+    missing = sorted(c for c in emitted if c not in known_codes() or (c != "error" and friendly(c) == generic
+                                                                      and c != "internal_error"))
+    assert missing == [], f"error codes without a friendly sentence: {missing}"
