@@ -84,7 +84,7 @@ def build(ctx: AppContext) -> gr.Blocks:
                 session_dd = gr.Dropdown(label="Open a session", choices=[], value=None, elem_id="tt-session")
                 facts = gr.Markdown(elem_id="tt-facts", latex_delimiters=LATEX_DELIMITERS)
                 transcript = gr.Chatbot(label="Transcript", elem_id="tt-transcript", latex_delimiters=LATEX_DELIMITERS,
-                                        height=640, sanitize_html=True, allow_tags=False, buttons=["copy"],
+                                        height=640, sanitize_html=True, allow_tags=False, buttons=["copy"], autoscroll=False,
                                         group_consecutive_messages=False, feedback_options=None)
                 with gr.Row():
                     flag_note = gr.Textbox(label="Flag this session — note for yourself or colleagues", lines=2,

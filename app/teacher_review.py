@@ -68,14 +68,14 @@ class TranscriptRenderer:
 
     def _say(self, role: str, content: str, private: bool = False, title: str | None = None,
              log: str = "") -> None:
-        msg: dict[str, Any] = {"role": role, "content": content.strip() or "(empty)"}
-        if private or title:
-            meta: dict[str, Any] = {"title": title or PRIVATE}
-            if private and title:
-                meta["title"] = f"{title} · {PRIVATE}"
-            if log:
-                meta["log"] = log
-            msg["metadata"] = meta
+        """One message; its title (and the private marker) is a header line inside it rather than a
+        Gradio "thought" accordion, so every piece of evidence is on screen without clicking."""
+        parts = [p for p in (title, PRIVATE if private else None) if p]
+        head = f"**{' · '.join(parts)}**" if parts else ""
+        if log:
+            head += f" — ⚠️ {escape(log)}"
+        body = content.strip() or "(empty)"
+        msg: dict[str, Any] = {"role": role, "content": f"{head}\n\n{body}" if head else body}
         self.messages.append(msg)
 
     def _flush(self, executed: bool = False) -> None:

@@ -45,6 +45,8 @@ def test_teacher_reviews_flags_and_exports_a_session(school, browser_page):
     assert "rung 1 of 4" in text and "What operation is being done" in text  # the hint with its rung
     assert "x = 5" in text and "incorrect" in text                       # the attempt and its verdict
     assert chat.locator(".katex").count() > 0                            # math rendered by the bundled KaTeX
+    expect(chat.locator("pre.mt-code").first).to_be_visible()           # evidence on screen, not folded away
+    expect(chat.locator("pre.mt-output").first).to_contain_text("[7]")
     facts = page.locator("#tt-facts").inner_text()
     assert "verified by executed code" in facts and "Sam Student" in facts
     screenshot(page, "02-session-transcript")

@@ -44,7 +44,7 @@ def test_a_click_on_a_flag_opens_its_session(school, page):
     out = _values(fns["on_flag_row"](school.class_a.id, evt, tess))
     assert out["tt-tabs"].selected == "sessions"
     assert "hint_replaced — gave it away (open)" in out["tt-facts"]
-    assert any("ran code" in (m.get("metadata") or {}).get("title", "") for m in out["tt-transcript"])
+    assert any("ran code" in m["content"] for m in out["tt-transcript"])
 
 
 def test_preview_shows_dataset_rows_with_answers(school, page):

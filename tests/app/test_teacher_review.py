@@ -42,7 +42,7 @@ def test_transcript_shows_every_event_in_order_with_the_evidence(store):
     assert positions == sorted(positions), positions
     code = next(m for m in messages if "print(2**2)" in m["content"] and "Output" in m["content"])
     assert "<pre class=\"mt-output\"><code>4</code></pre>" in code["content"]
-    assert "ran code" in code["metadata"]["title"] and "hidden from the student" in code["metadata"]["title"]
+    assert code["content"].startswith("**🧮 ran code #1 (0.50 s) · 🔒 hidden from the student**")
     assert not any("```python" in c for c in contents)      # the executed block appears once, as a cell
     assert "$\\sqrt{4}$" in next(c for c in contents if "is it" in c)   # math is left for KaTeX
     assert "verified by executed code" in facts_md and "substituted back" in facts_md
@@ -65,7 +65,7 @@ def test_system_flags_kills_guard_replacements_disagreement_and_interruptions_ar
     store.set_status(sid, "interrupted")
     store.append(sid, {"kind": "interrupted"})
     messages, facts_md, facts = render_transcript(store.transcript(sid))
-    text = "\n".join(m["content"] for m in messages) + "\n".join(str(m.get("metadata")) for m in messages)
+    text = "\n".join(m["content"] for m in messages)
     assert "killed: timed out" in text and "kernel restarted" in text
     assert "guard: fallback" in text
     assert "turn ended early (cancelled)" in text and "session interrupted" in text
