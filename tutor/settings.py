@@ -194,9 +194,12 @@ def _load(cls: type, env: Mapping[str, str], prefix: str) -> Any:
     return cls(**values)
 
 
-def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
-    """Build settings from the environment (default `os.environ`), then apply keyword overrides."""
-    settings = _load(Settings, os.environ if env is None else env, ENV_PREFIX)
+def load_settings(environ: Mapping[str, str] | None = None, /, **overrides: Any) -> Settings:
+    """Build settings from the environment (default `os.environ`), then apply keyword overrides.
+
+    `environ` is positional-only so that every field, `env` included, can be overridden by keyword.
+    """
+    settings = _load(Settings, os.environ if environ is None else environ, ENV_PREFIX)
     return dataclasses.replace(settings, **overrides) if overrides else settings
 
 
