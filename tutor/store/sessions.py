@@ -10,7 +10,7 @@ import os
 import socket
 from typing import Any, Mapping
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from tutor.events import Event
@@ -26,6 +26,16 @@ SKIPPED_KINDS = frozenset({"text"})
 HINT_KINDS = frozenset({"hint", "hint_shown"})
 ATTEMPT_KINDS = frozenset({"attempt", "attempt_checked"})
 CODE_KINDS = frozenset({"output"})
+
+
+# Built once: constructing statements per call was most of an append's CPU time.
+_SESSIONS = TutorSession.__table__
+_BUMP_SEQ = (update(_SESSIONS).where(_SESSIONS.c.id == bindparam("sid"))
+             .values(event_count=_SESSIONS.c.event_count + 1, last_activity_at=bindparam("now"))
+             .returning(_SESSIONS.c.event_count))
+_SET_RUNG = (update(_SESSIONS).where(_SESSIONS.c.id == bindparam("sid"))
+             .values(current_step=bindparam("step"), hint_level=bindparam("level")))
+_INSERT_EVENT = insert(EventRow.__table__).returning(EventRow.__table__.c.id)
 
 
 def _session(s: Session, session_id: int) -> TutorSession:
@@ -110,9 +120,7 @@ def insert_event(s: Session, session_id: int, kind: str, data: dict[str, Any], *
     conn = s.connection()
     # The UPDATE takes the session's row lock (PostgreSQL) or the write lock (SQLite) first, so two
     # writers to one session get consecutive, distinct sequence numbers.
-    seq = conn.execute(update(TutorSession.__table__).where(TutorSession.__table__.c.id == session_id)
-                       .values(event_count=TutorSession.__table__.c.event_count + 1, last_activity_at=now)
-                       .returning(TutorSession.__table__.c.event_count)).scalar()
+    seq = conn.execute(_BUMP_SEQ, {"sid": session_id, "now": now}).scalar()
     if seq is None:
         raise NotFound(f"no session with id {session_id}")
     data = {**data, "kind": data.get("kind", kind)}
@@ -140,13 +148,12 @@ def insert_event(s: Session, session_id: int, kind: str, data: dict[str, Any], *
                                step=_num(data, "step", int), input=str(data.get("input", data.get("text", ""))),
                                verdict=str(data.get("verdict", ""))[:32], feedback=str(data.get("feedback") or ""),
                                first_bad_line=fb_line if isinstance(fb_line, int) else None, at=now))
-    event_id = conn.execute(insert(EventRow.__table__).values(**values).returning(EventRow.__table__.c.id)).scalar_one()
+    event_id = conn.execute(_INSERT_EVENT, values).scalar_one()
     if typed is not None:
         model, row = typed
-        conn.execute(insert(model.__table__).values(event_id=event_id, **row))
+        conn.execute(insert(model.__table__), {"event_id": event_id, **row})
         if model is HintShown:
-            conn.execute(update(TutorSession.__table__).where(TutorSession.__table__.c.id == session_id)
-                         .values(current_step=row["step"], hint_level=row["level"]))
+            conn.execute(_SET_RUNG, {"sid": session_id, "step": row["step"], "level": row["level"]})
     return EventRecord(id=event_id, **values)
 
 
