@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-TORA = "/work/shared/data/tora/tora-code-34b_gsm8k.jsonl"
+TORA = str(Path(__file__).resolve().parents[1].parent / "shared" / "data" / "tora" / "tora-code-34b_gsm8k.jsonl")
 
 
 def pct(values, q):

@@ -8,10 +8,11 @@ import pytest
 from click.testing import CliRunner
 
 from tests.fixtures.tiny_model import free_port
+from tests.fixtures import data as shared_data
 from tutor.cli import main
 
-GSM8K = "/work/shared/data/gsm8k_test.jsonl"
-TORA = "/work/shared/data/tora/tora-code-34b_gsm8k.jsonl"
+GSM8K = str(shared_data.GSM8K)
+TORA = str(shared_data.TORA_GSM8K)
 TRAJ = "Let me compute.\n```python\nprint(6*7)\n```\n```output\n0\n```\nSo the answer is $\\boxed{42}$."
 
 

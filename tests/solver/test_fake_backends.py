@@ -7,12 +7,13 @@ import threading
 
 import pytest
 
+from tests.fixtures import data as shared_data
 from tutor.backends import BackendError, Failure, ReplayBackend, ScriptedBackend, get_backend
 from tutor.backends.replay import split_prompt, split_rounds
 from tutor.prompt import EOS, OUTPUT_STOP, STOP_STRINGS, build_prompt, feed_back
 from tutor.settings import load_settings
 
-TORA = "/work/shared/data/tora/tora-code-34b_gsm8k.jsonl"
+TORA = str(shared_data.TORA_GSM8K)
 TRAJ = "Let me compute.\n```python\nprint(6*7)\n```\n```output\n42\n```\nSo the answer is $\\boxed{42}$."
 
 

@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from tests.fixtures import data as shared_data
 from tutor.backends import ReplayBackend, ScriptedBackend
 from tutor.backends.replay import split_rounds
 from tutor.events import CodeOutput, CodeStarted, Done, ErrorEvent, FinalAnswer, RoundText, TextDelta
@@ -15,7 +16,7 @@ from tutor.loop import run_turn
 from tutor.prompt import build_prompt
 from tutor.settings import load_settings
 
-TORA = "/work/shared/data/tora/tora-code-34b_gsm8k.jsonl"
+TORA = str(shared_data.TORA_GSM8K)
 
 
 def kinds(events, cls):
