@@ -53,6 +53,20 @@ def _reap_orphans(*_args):
                 time.sleep(0.002)
 
 
+def _deny(names):
+    import errno
+
+    import pyseccomp
+
+    f = pyseccomp.SyscallFilter(pyseccomp.ALLOW)
+    for name in names:
+        try:
+            f.add_rule(pyseccomp.ERRNO(errno.EPERM), name)
+        except (ValueError, RuntimeError, OSError):
+            pass   # unknown to this libseccomp: not callable by that name either
+    f.load()   # stacks on bwrap's filter; filters can only ever be added, never removed
+
+
 def main(cfg):
     for name, value in cfg["rlimits"].items():
         resource.setrlimit(getattr(resource, name), (value, value))
@@ -75,6 +89,8 @@ def main(cfg):
     app.shell.events.register("post_execute", _reap_orphans)
     for stream in (sys.stdout, sys.stderr):
         stream.write = _capped(stream.write, written, cfg["max_output"])
+    if cfg["deny_after_start"]:
+        _deny(cfg["deny_after_start"])
     sys.argv = sys.argv[:1]
     app.start()
 

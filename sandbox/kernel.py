@@ -25,6 +25,7 @@ from jupyter_client.session import Session
 from zmq.utils.monitor import recv_monitor_message
 
 
+from sandbox import seccomp
 from sandbox.cgroup import KernelCgroup
 from sandbox.config import SandboxConfig
 from sandbox.errors import SandboxError
@@ -122,6 +123,7 @@ class Kernel:
             "connection_file": "/kernel/conn.json",
             "preload": list(c.preload),
             "max_output": c.max_output_bytes,
+            "deny_after_start": list(seccomp.DENIED_AFTER_START) if jail.bpf is not None else [],
             "rlimits": {"RLIMIT_AS": c.memory_mb * mb, "RLIMIT_NPROC": c.max_processes, "RLIMIT_CPU": c.cpu_seconds,
                         "RLIMIT_FSIZE": c.file_size_mb * mb, "RLIMIT_NOFILE": c.open_files, "RLIMIT_CORE": 0},
         })
@@ -137,13 +139,16 @@ class Kernel:
             time.sleep(0.005)
         self._lock_dir(ipc)
         for name, ztype in (("shell", zmq.DEALER), ("iopub", zmq.SUB), ("control", zmq.DEALER)):
-            self.sockets[name] = self._connect(ztype, paths[name])
-        self.sockets["iopub"].setsockopt(zmq.SUBSCRIBE, b"")
-        for name in ("shell", "iopub"):
-            self.poller.register(self.sockets[name], zmq.POLLIN)
-            mon = self.sockets[name].get_monitor_socket(zmq.EVENT_DISCONNECTED | zmq.EVENT_CLOSED)
+            sock, mon = self._connect(ztype, paths[name], deadline)
+            self.sockets[name] = sock
+            if name == "control":
+                sock.disable_monitor()
+                mon.close(linger=0)
+                continue
             self.monitors.append(mon)
+            self.poller.register(sock, zmq.POLLIN)
             self.poller.register(mon, zmq.POLLIN)
+        self.sockets["iopub"].setsockopt(zmq.SUBSCRIBE, b"")
         self._handshake(deadline)
 
     def _lock_dir(self, ipc: Path) -> None:
@@ -152,20 +157,34 @@ class Kernel:
         if self.jail.uid is not None:
             os.chown(ipc, 0, 0)
             os.chmod(ipc, 0o755)
+        else:
+            os.chmod(ipc, 0o500)   # same uid as the kernel: seccomp denies it chmod to undo this
         for port in PORTS.values():
             st = os.lstat(ipc / f"k-{port}")
             if not stat.S_ISSOCK(st.st_mode) or (self.jail.uid is not None and st.st_uid != self.jail.uid):
                 raise SandboxError("kernel directory was tampered with (socket path is not the kernel's socket)")
 
-    def _connect(self, ztype: int, path: Path) -> zmq.Socket:
-        s = self.ctx.socket(ztype)
-        s.setsockopt(zmq.LINGER, 0)
-        s.setsockopt(zmq.RECONNECT_IVL, -1)          # never re-resolve a path the kernel could swap
-        s.setsockopt(zmq.MAXMSGSIZE, self.config.max_message_bytes)
-        # At most RCVHWM messages of at most MAXMSGSIZE wait in the host, whatever the kernel sends.
-        s.setsockopt(zmq.RCVHWM, 32)
-        s.connect(f"ipc://{path}")
-        return s
+    def _connect(self, ztype: int, path: Path, deadline: float) -> tuple[zmq.Socket, zmq.Socket]:
+        """Connect once, for good: no automatic reconnects, so a path the kernel swaps later is never
+        followed. The socket file appears at bind(), a moment before listen(), so a refused first
+        attempt is retried here with a fresh socket until the connection is confirmed."""
+        while True:
+            s = self.ctx.socket(ztype)
+            s.setsockopt(zmq.LINGER, 0)
+            s.setsockopt(zmq.RECONNECT_IVL, -1)
+            s.setsockopt(zmq.MAXMSGSIZE, self.config.max_message_bytes)
+            # At most RCVHWM messages of at most MAXMSGSIZE wait in the host, whatever the kernel sends.
+            s.setsockopt(zmq.RCVHWM, 32)
+            mon = s.get_monitor_socket(zmq.EVENT_CONNECTED | zmq.EVENT_DISCONNECTED | zmq.EVENT_CLOSED)
+            s.connect(f"ipc://{path}")
+            if mon.poll(200) and recv_monitor_message(mon)["event"] == zmq.EVENT_CONNECTED:
+                return s, mon
+            s.disable_monitor()
+            mon.close(linger=0)
+            s.close(linger=0)
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise SandboxError(f"could not connect to the kernel's {path.name} socket: {self._stderr_tail()}")
+            time.sleep(0.01)   # start-up only
 
     def _handshake(self, deadline: float) -> None:
         """kernel_info until both its reply and an iopub message for it arrive (SUB joins late)."""
@@ -176,8 +195,9 @@ class Kernel:
             while time.monotonic() < until and not (got_reply and got_iopub):
                 for sock, _ in self.poller.poll(max(1, int((until - time.monotonic()) * 1000))):
                     if sock in self.monitors:
-                        recv_monitor_message(sock)
-                        raise SandboxError(f"kernel dropped its connection during start: {self._stderr_tail()}")
+                        if recv_monitor_message(sock)["event"] != zmq.EVENT_CONNECTED:
+                            raise SandboxError(f"kernel dropped its connection during start: {self._stderr_tail()}")
+                        continue
                     msg = self._recv(sock)
                     if msg and msg["parent_header"].get("msg_id") == msg_id:
                         got_reply |= sock is self.sockets["shell"]
@@ -187,15 +207,19 @@ class Kernel:
             if self.proc.poll() is not None:
                 raise SandboxError(f"kernel exited during start (status {self.proc.returncode}): {self._stderr_tail()}")
             if time.monotonic() >= deadline:
-                raise SandboxError(f"kernel did not answer within {self.config.start_timeout_s} s")
+                raise SandboxError(f"kernel did not answer within {self.config.start_timeout_s} s: "
+                                   f"{self._stderr_tail()}")
 
     def _stderr_tail(self) -> str:
-        if self.proc is None or self.proc.stderr is None or self.proc.poll() is None:
-            return "(still running)"
-        try:
-            return self.proc.stderr.read(4000).decode(errors="replace").strip()[-1500:] or "(no output)"
-        except (OSError, ValueError):
+        """What the kernel (or bwrap) wrote to stderr so far, for start-up error messages."""
+        if self.proc is None or self.proc.stderr is None:
             return "(no output)"
+        try:
+            os.set_blocking(self.proc.stderr.fileno(), False)
+            data = self.proc.stderr.read(64_000) or b""
+        except (OSError, ValueError):
+            data = b""
+        return data.decode(errors="replace").strip()[-1500:] or "(no output)"
 
     def alive(self) -> bool:
         return not self.dead and not self.lost and self.proc is not None and self.proc.poll() is None
@@ -203,6 +227,11 @@ class Kernel:
     def kill(self) -> None:
         """SIGKILL the sandbox (its pid namespace goes with it), close sockets, remove its files."""
         self.dead = True
+        for s in self.sockets.values():
+            try:
+                s.disable_monitor()
+            except zmq.ZMQError:
+                pass
         for s in [*self.monitors, *self.sockets.values()]:
             s.close(linger=0)
         self.monitors, self.sockets = [], {}
@@ -270,8 +299,8 @@ class Kernel:
                 self.lost = f"kernel exited with status {self.proc.returncode}"
             for sock, _ in events:
                 if sock in self.monitors:
-                    recv_monitor_message(sock)
-                    self.lost = self.lost or "connection lost"
+                    if recv_monitor_message(sock)["event"] != zmq.EVENT_CONNECTED:
+                        self.lost = self.lost or "connection lost"
                     continue
                 while True:
                     m = self._recv(sock)

@@ -25,6 +25,10 @@ DENIED = (
     "settimeofday", "clock_settime", "clock_adjtime", "adjtimex", "sethostname", "setdomainname",
     "iopl", "ioperm", "uselib", "nfsservctl", "personality",
 )
+# Denied by a second filter the kernel installs on itself once IPython is set up (IPython's own
+# start-up copies files with their modes): the host makes the kernel's socket directory read-only
+# after start, and without chmod the kernel cannot make it writable again.
+DENIED_AFTER_START = ("chmod", "fchmod", "fchmodat", "fchmodat2")
 # Address families that stay allowed: AF_UNIX (libzmq ipc, signalers) and AF_NETLINK (libzmq and
 # glibc enumerate interfaces through it). Everything else (inet, inet6, packet, raw...) is EPERM.
 ALLOWED_FAMILIES = (socket.AF_UNIX, socket.AF_NETLINK)

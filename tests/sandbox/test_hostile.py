@@ -123,6 +123,7 @@ CASES = [
          lambda r: err(r, "OSError", "PermissionError")),
     Case("plant_symlink_in_ipc_dir", "import os\nos.symlink('/etc/passwd', '/kernel/ipc/k-9')",
          lambda r: err(r, "OSError", "PermissionError")),
+    Case("reopen_socket_dir", "import os\nos.chmod('/kernel/ipc', 0o777)", lambda r: err(r, "PermissionError")),
     Case("one_file_too_big", "open('/tmp/big', 'wb').write(b'x' * (64 << 20))", lambda r: err(r, "OSError")),
     Case("too_many_open_files", "fs = [open('/dev/null') for _ in range(10_000)]",
          lambda r: err(r, "OSError") and "Too many open files" in r.error.message),
@@ -190,6 +191,13 @@ def _sandbox_namespaces(session) -> set[str]:
     return found
 
 
+def _describe(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text()[:60]
+    except OSError:
+        return f"{pid} (gone)"
+
+
 def _processes_in(namespaces: set[str]) -> list[int]:
     return [int(p) for p in os.listdir("/proc") if p.isdigit() and _ns_of(int(p)) in namespaces]
 
@@ -216,8 +224,11 @@ def test_hostile_program(case: Case, sandbox_session, host_state):
     # the host process did not grow with the kernel's output or memory (ru_maxrss is KiB)
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before < 300_000
     if result.restarted:
-        time.sleep(0.2)   # SIGKILL of a pid namespace completes asynchronously
-        assert _processes_in(namespaces) == [], "processes of the killed kernel survived"
+        deadline = time.monotonic() + 5   # SIGKILL of a pid namespace completes asynchronously
+        while _processes_in(namespaces) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        left = _processes_in(namespaces)
+        assert left == [], f"processes of the killed kernel survived: {[_describe(p) for p in left]}"
     if case.name == "background_thread_exits_process_later":
         time.sleep(0.6)
     after = sandbox_session.run("print(1+1)")
