@@ -73,10 +73,12 @@ def test_teacher_reviews_flags_and_exports_a_session(school, browser_page):
     download = info.value
     body = open(download.path(), encoding="utf-8").read()
     rows = list(csv.DictReader(io.StringIO(body)))
-    sessions = [r for r in rows if r["record"] == "session"]
-    attempts = [r for r in rows if r["record"] == "attempt"]
-    hints = [r for r in rows if r["record"] == "hint"]
-    assert [(r["learner"], r["session_id"]) for r in sessions] == [("sam", str(school.session_id))]
+    mine = [r for r in rows if r["session_id"] == str(school.session_id)]
+    sessions = [r for r in mine if r["record"] == "session"]
+    attempts = [r for r in mine if r["record"] == "attempt"]
+    hints = [r for r in mine if r["record"] == "hint"]
+    assert {r["learner"] for r in rows} == {"sam"}            # class A's student only
+    assert [(r["learner"], r["problem"]) for r in sessions] == [("sam", "Solve for x: 2x + 3 = 17.")]
     assert [(r["input"], r["verdict"]) for r in attempts][0] == ("x = 5", "incorrect")
     assert len(attempts) == 2 and [(r["step"], r["level"]) for r in hints] == [("1", "1")]
     assert download.suggested_filename.endswith(".csv")
