@@ -116,11 +116,12 @@ class Jail:
         return [name for name, layer in self.layers.items() if not layer.active]
 
     # --- spawning --------------------------------------------------------------------------
-    def spawn(self, kdir: Path, boot: str, boot_arg: str, cgroup: KernelCgroup | None) -> subprocess.Popen:
-        """Start the confined kernel; kdir holds conn.json and the ipc/ socket directory."""
-        return self._spawner.submit(self._spawn, kdir, boot, boot_arg, cgroup).result()
+    def spawn(self, kdir: Path, boot: str, boot_arg: str, cgroup: KernelCgroup | None, log: int) -> subprocess.Popen:
+        """Start the confined kernel; kdir holds conn.json and the ipc/ socket directory; its stderr
+        goes to the file descriptor `log` (a file, never a pipe nobody drains)."""
+        return self._spawner.submit(self._spawn, kdir, boot, boot_arg, cgroup, log).result()
 
-    def _spawn(self, kdir: Path, boot: str, boot_arg: str, cgroup: KernelCgroup | None) -> subprocess.Popen:
+    def _spawn(self, kdir: Path, boot: str, boot_arg: str, cgroup: KernelCgroup | None, log: int) -> subprocess.Popen:
         c = self.config
         staged = self.root and self.uid is not None and self.layers["unprivileged_user"].active
         src = {p: (f"{STAGE}/p{i}" if staged else p) for i, p in enumerate(self.prefixes)}
@@ -170,7 +171,7 @@ class Jail:
         try:
             # bwrap's own environment is readable from inside (/proc/1/environ): give it none of ours.
             return subprocess.Popen(cmd, pass_fds=fds, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                    stderr=subprocess.PIPE, close_fds=True, env={"PATH": HOST_PATH})
+                                    stderr=log, close_fds=True, env={"PATH": HOST_PATH})
         finally:
             for fd in fds:
                 os.close(fd)

@@ -80,6 +80,7 @@ class Kernel:
         self.jail, self.config, self.ctx = jail, config, ctx
         self.id = secrets.token_hex(6)
         self.dir = run_dir / self.id
+        self.log = run_dir / f"{self.id}.log"
         self.started_at = self.last_used = time.monotonic()
         self.proc = None
         self.cgroup: KernelCgroup | None = None
@@ -127,7 +128,10 @@ class Kernel:
             "rlimits": {"RLIMIT_AS": c.memory_mb * mb, "RLIMIT_NPROC": c.max_processes, "RLIMIT_CPU": c.cpu_seconds,
                         "RLIMIT_FSIZE": c.file_size_mb * mb, "RLIMIT_NOFILE": c.open_files, "RLIMIT_CORE": 0},
         })
-        self.proc = jail.spawn(self.dir, _BOOT_SOURCE, boot_arg, self.cgroup)
+        # bwrap's and the kernel's own stderr (not cells' output): a file outside the kernel's view,
+        # bounded by the kernel's RLIMIT_FSIZE; read back only to explain a failed start.
+        with open(self.log, "wb") as log:
+            self.proc = jail.spawn(self.dir, _BOOT_SOURCE, boot_arg, self.cgroup, log.fileno())
         deadline = time.monotonic() + c.start_timeout_s
         # Startup only: wait for the kernel to bind its five sockets.
         paths = {name: ipc / f"k-{port}" for name, port in PORTS.items()}
@@ -212,14 +216,13 @@ class Kernel:
 
     def _stderr_tail(self) -> str:
         """What the kernel (or bwrap) wrote to stderr so far, for start-up error messages."""
-        if self.proc is None or self.proc.stderr is None:
-            return "(no output)"
         try:
-            os.set_blocking(self.proc.stderr.fileno(), False)
-            data = self.proc.stderr.read(64_000) or b""
-        except (OSError, ValueError):
+            with open(self.log, "rb") as fh:
+                fh.seek(max(0, os.fstat(fh.fileno()).st_size - 1500))
+                data = fh.read()
+        except OSError:
             data = b""
-        return data.decode(errors="replace").strip()[-1500:] or "(no output)"
+        return data.decode(errors="replace").strip() or "(no output)"
 
     def alive(self) -> bool:
         return not self.dead and not self.lost and self.proc is not None and self.proc.poll() is None
@@ -252,9 +255,8 @@ class Kernel:
                 self.proc.wait(timeout=5)
             except subprocess.TimeoutExpired:   # a process we cannot reap must not stop cleanup
                 pass
-            if self.proc.stderr is not None:
-                self.proc.stderr.close()
         shutil.rmtree(self.dir, ignore_errors=True)   # rmtree never follows planted symlinks
+        self.log.unlink(missing_ok=True)
         if self.cgroup is not None and self.cgroup.remove():
             self.cgroup = None
 

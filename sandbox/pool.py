@@ -71,13 +71,13 @@ class KernelSession:
             if self.released:
                 raise SandboxError(f"session {self.key!r} was released")
             self._pool._check_cooldown(self.key)
-            restarted = self._state_lost
-            if self._kernel is None or not self._kernel.alive():
-                if self._kernel is not None:
-                    self._pool._kill(self._kernel, self.key, "died between cells", count=True)
-                    restarted = True
-                self._kernel = self._pool._fresh_kernel()
-            self._state_lost = False
+            if self._kernel is not None and not self._kernel.alive():
+                self._pool._kill(self._kernel, self.key, "died between cells", count=True)
+                self._kernel = None
+                self._state_lost = True
+            if self._kernel is None:
+                self._kernel = self._pool._fresh_kernel()   # SandboxBusy keeps _state_lost for the next try
+            restarted, self._state_lost = self._state_lost, False
             kernel = self._kernel
             result, needs_kill = kernel.execute(code, float(timeout))
             if needs_kill:

@@ -201,3 +201,10 @@ def test_missing_cgroup_refuses_when_required(run_dir, monkeypatch):
 def test_root_without_kernel_user_refuses(run_dir):
     with pytest.raises(SandboxUnsafe, match="unprivileged_user"):
         KernelPool(make_config(kernel_user="no-such-user-xyz"), run_dir).start()
+
+
+def test_kernel_that_cannot_start_gives_the_reason(run_dir):
+    pool = KernelPool(make_config(preload=("no_such_module_xyz",)), run_dir)
+    with pytest.raises(SandboxError, match="no_such_module_xyz"):
+        pool.start()
+    assert list(run_dir.iterdir()) == []   # nothing of the failed kernel is left behind
