@@ -24,6 +24,8 @@ def test_teacher_reviews_flags_and_exports_a_session(school, browser_page):
     page, web = browser_page, school.web
     # a second class, so the teacher has to choose
     web.store.create_class("Calculus C", teachers=[school.teacher.id])
+    requested: list[str] = []
+    page.on("request", lambda req: requested.append(req.url))
     browser_sign_in(page, web.url, "tess", next_path="/teacher/")
     page.wait_for_selector("#tt-class")
     page.get_by_text("Signed in as").wait_for()
@@ -84,6 +86,9 @@ def test_teacher_reviews_flags_and_exports_a_session(school, browser_page):
     assert download.suggested_filename.endswith(".csv")
     assert any(e.action == "class.export" and e.actor_name == "tess" for e in web.store.audit_log())
     screenshot(page, "04-exported")
+    # chart, KaTeX, fonts: everything came from our own server (works with no internet)
+    foreign = [u for u in requested if not u.startswith((web.url, "data:", "blob:"))]
+    assert requested and foreign == []
 
 
 def test_a_script_in_student_and_model_text_is_shown_as_text(school, browser_page):
