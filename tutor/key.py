@@ -204,12 +204,14 @@ def evaluate_results(exprs: list[str], runner: Any | None) -> list[str | None]:
     """Each expression evaluated in the kernel (which still holds the solution's variables)."""
     if runner is None or not exprs:
         return [None] * len(exprs)
-    try:
-        res = runner.run(_EVAL_CODE.format(exprs=exprs), timeout=20)
-        values = ast.literal_eval(res.stdout.strip().splitlines()[-1]) if res.error is None and res.stdout.strip() else None
-    except Exception:  # noqa: BLE001 - fall back to the model's own results, marked not computed
-        log.warning("step evaluation failed", exc_info=True)
-        values = None
+    values = None
+    for attempt in range(2):   # a kernel that died under us is replaced by the pool: one more try
+        try:
+            res = runner.run(_EVAL_CODE.format(exprs=exprs), timeout=20)
+            values = ast.literal_eval(res.stdout.strip().splitlines()[-1]) if res.error is None and res.stdout.strip() else None
+            break
+        except Exception:  # noqa: BLE001 - fall back to the model's own results, marked not computed
+            log.warning("step evaluation failed (try %d)", attempt + 1, exc_info=True)
     if not isinstance(values, list) or len(values) != len(exprs):
         return [None] * len(exprs)
     return [v if isinstance(v, str) and v.strip() else None for v in values]

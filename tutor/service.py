@@ -31,6 +31,7 @@ from tutor.tutoring import LiveSession, check_answer, check_steps, opening_messa
 log = logging.getLogger(__name__)
 
 MODES = ("tutor", "solve")
+MAX_LIVE = 2000   # sessions kept in memory; older idle ones are reloaded from the store on use
 
 
 # --- what the facade returns (plain, student-safe) ---------------------------------------------------
@@ -255,6 +256,9 @@ class TutorService:
                            allow_skip=self._can_skip(user_id))
         with self._lock:
             self._live[live.id] = live
+            dropped = self._trim()
+        for sid in dropped:
+            self._release_id(sid)
         return self._stream(live, self._start(live, problem))
 
     def _may_use(self, user_id: int, problem: Any) -> bool:
@@ -363,13 +367,31 @@ class TutorService:
     def _get(self, user_id: int, session_id: int) -> LiveSession:
         rec = self.store.session_for(user_id, session_id)   # NotFound for someone else's session
         with self._lock:
-            live = self._live.get(session_id)
+            live = self._live.pop(session_id, None)
+            if live is not None:
+                self._live[session_id] = live      # most recently used last
         if live is not None:
             live.status = rec.status
             return live
         live = self._load(rec)
         with self._lock:
-            return self._live.setdefault(session_id, live)
+            live = self._live.setdefault(session_id, live)
+            dropped = self._trim()
+        for sid in dropped:
+            self._release_id(sid)
+        return live
+
+    def _trim(self) -> list[int]:
+        """Forget the oldest idle sessions past MAX_LIVE (call with self._lock held; release the returned
+        sessions' kernels after letting go of it). They are rebuilt from the store when next used, so a
+        long-running server does not grow without bound."""
+        if len(self._live) <= MAX_LIVE:
+            return []
+        idle = [sid for sid, s in self._live.items() if not s.lock.locked()]
+        dropped = idle[: len(self._live) - MAX_LIVE // 2]   # dicts keep insertion order: oldest first
+        for sid in dropped:
+            del self._live[sid]
+        return dropped
 
     def _load(self, rec: Any) -> LiveSession:
         problem = self.store.get_problem(rec.problem_id) if rec.problem_id is not None else None

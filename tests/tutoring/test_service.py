@@ -370,3 +370,16 @@ def test_stopping_key_preparation_keeps_no_half_key(service, store, world):
     events = collect(service.next_hint(user.id, first.session_id))
     assert [e.status for e in of_type(events, KeyStatus)][-1] == "verified"
     assert of_type(events, HintShown)[0].level == 1
+
+
+def test_forgotten_sessions_come_back_from_the_store(service, store, monkeypatch):
+    import tutor.service as service_module
+    monkeypatch.setattr(service_module, "MAX_LIVE", 2)
+    user = make_student(store)
+    first, _ = start_tutor(service, user.id)
+    collect(service.next_hint(user.id, first))
+    for _ in range(3):                              # push the first session out of memory
+        start_tutor(service, user.id)
+    assert first not in service._live
+    hint = of_type(collect(service.next_hint(user.id, first)), HintShown)[0]
+    assert (hint.step, hint.level) == (1, 2)        # rebuilt from the store: the ladder goes on
