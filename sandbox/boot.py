@@ -1,4 +1,4 @@
-"""Kernel-side bootstrap, run INSIDE the sandbox as `python -I -c <this source> <json>`.
+"""Kernel-side bootstrap, run INSIDE the sandbox as `python -I /kernel/boot.py <json>`.
 
 It fixes the limits before any untrusted code exists (a hard rlimit cannot be raised again
 without privileges), preloads modules so warm kernels answer fast, then becomes an ipykernel.

@@ -117,8 +117,9 @@ class Jail:
 
     # --- spawning --------------------------------------------------------------------------
     def spawn(self, kdir: Path, boot: str, boot_arg: str, cgroup: KernelCgroup | None, log: int) -> subprocess.Popen:
-        """Start the confined kernel; kdir holds conn.json and the ipc/ socket directory; its stderr
-        goes to the file descriptor `log` (a file, never a pipe nobody drains)."""
+        """Start the confined kernel; kdir holds conn.json, the bootstrap script named `boot` and the
+        ipc/ socket directory; its stderr goes to the file descriptor `log` (a file, never a pipe
+        nobody drains)."""
         return self._spawner.submit(self._spawn, kdir, boot, boot_arg, cgroup, log).result()
 
     def _spawn(self, kdir: Path, boot: str, boot_arg: str, cgroup: KernelCgroup | None, log: int) -> subprocess.Popen:
@@ -151,7 +152,7 @@ class Jail:
         if self.bpf is not None:
             fds.append(seccomp.bpf_pipe(self.bpf))
             argv += ["--seccomp", str(fds[0])]
-        argv += ["--", self.python, "-I", "-c", boot, boot_arg]
+        argv += ["--", self.python, "-I", f"{KERNEL_DIR}/{boot}", boot_arg]
 
         procs = [str(p) for p in cgroup.procs_files] if cgroup else []
         script = "".join(f"echo $$ > {shlex.quote(p)} && " for p in procs)

@@ -114,6 +114,8 @@ class Kernel:
         fd = os.open(conn_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o400)
         with os.fdopen(fd, "w") as fh:
             json.dump(conn, fh)
+        (self.dir / "boot.py").write_text(_BOOT_SOURCE)   # read-only inside, like conn.json
+        os.chmod(self.dir / "boot.py", 0o444)
         if jail.uid is not None:
             os.chown(ipc, jail.uid, jail.gid)
             os.chown(conn_file, jail.uid, jail.gid)
@@ -131,7 +133,7 @@ class Kernel:
         # bwrap's and the kernel's own stderr (not cells' output): a file outside the kernel's view,
         # bounded by the kernel's RLIMIT_FSIZE; read back only to explain a failed start.
         with open(self.log, "wb") as log:
-            self.proc = jail.spawn(self.dir, _BOOT_SOURCE, boot_arg, self.cgroup, log.fileno())
+            self.proc = jail.spawn(self.dir, "boot.py", boot_arg, self.cgroup, log.fileno())
         deadline = time.monotonic() + c.start_timeout_s
         # Startup only: wait for the kernel to bind its five sockets.
         paths = {name: ipc / f"k-{port}" for name, port in PORTS.items()}
