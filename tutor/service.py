@@ -9,107 +9,27 @@ recorded as private events that only teachers see.
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import logging
 import threading
-import time
-import uuid
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Iterator
 
-from tutor.errors import BackendError, BadInput, Forbidden, InputTooLong, NotFound, SandboxUnavailable, TutorError
-from tutor.events import (Done, ErrorEvent, Event, FinalAnswer, HintShown, KeyStatus, MasteryUpdated,
-                          SessionStarted, TextDelta, TutorMessage, AttemptChecked)
+from tutor.errors import BadInput, Forbidden, InputTooLong, NotFound, SandboxUnavailable, TutorError
+from tutor.events import (AttemptChecked, Done, ErrorEvent, Event, HintShown, KeyStatus, MasteryUpdated,
+                          SessionStarted, TextDelta, TutorMessage)
 from tutor.hints import BOTTOM_OUT, generate_hint
+from tutor.kernels import LazyRunner, SessionKernels
 from tutor.key import KeyStep, SolutionKey, prepare_key
 from tutor.learner import BKTParams, observe
 from tutor.prompt import STOP_STRINGS, build_prompt
 from tutor.skills import tag_problem
 from tutor.tutoring import LiveSession, check_answer, check_steps, opening_message, socratic_reply
+from tutor.views import (ProblemView, SessionSummary, SessionView, check_text, key_from_record,  # noqa: F401
+                         key_steps_for_store, load_live)
 
 log = logging.getLogger(__name__)
 
 MODES = ("tutor", "solve")
 MAX_LIVE = 2000   # sessions kept in memory; older idle ones are reloaded from the store on use
-
-
-# --- what the facade returns (plain, student-safe) ---------------------------------------------------
-
-@dataclass(frozen=True)
-class SessionSummary:
-    id: int
-    title: str
-    mode: str
-    status: str            # active | finished | interrupted
-    solved: bool
-    problem_id: int | None
-    started_at: dt.datetime
-    last_activity_at: dt.datetime
-
-    @property
-    def interrupted(self) -> bool:
-        return self.status == "interrupted"
-
-
-@dataclass(frozen=True)
-class SessionView:
-    """One session as its student may see it: never the hidden key, its steps or the private work."""
-    id: int
-    title: str
-    question: str
-    mode: str
-    status: str
-    interrupted: bool
-    solved: bool
-    step: int              # current step, 1-based (0 when there is no key)
-    steps: int             # steps in the key
-    hint_level: int        # highest rung shown on the current step (0..4)
-    key_status: str        # verified | unverified | unavailable | preparing | none (solve mode)
-    can_skip: bool         # may jump straight to the bottom-out hint
-    events: list[dict[str, Any]] = field(default_factory=list)   # the transcript, in order
-
-    @property
-    def current_step(self) -> int:
-        return self.step
-
-
-@dataclass(frozen=True)
-class ProblemView:
-    id: int
-    text: str
-    skills: list[str]
-    problem_set_id: int | None
-    position: int
-    solved: bool           # this learner has solved it in some session
-    sessions: int          # this learner's sessions on it
-
-
-def _check_text(text: Any, what: str, limit: int) -> str:
-    if not isinstance(text, str):
-        raise BadInput(f"the {what} must be text")
-    text = text.replace("\x00", "").strip()
-    if not text:
-        raise BadInput(f"the {what} is empty")
-    if len(text) > limit:
-        raise InputTooLong(f"the {what} is {len(text)} characters long; the limit is {limit}")
-    return text
-
-
-def _key_steps_for_store(key: SolutionKey) -> list[dict[str, Any]]:
-    return [{"index": s.index, "text": s.description, "result": s.result, "computed": s.computed,
-             "expression": s.expression} for s in key.steps]
-
-
-def _key_from_record(rec: Any) -> SolutionKey:
-    steps = tuple(KeyStep(int(d.get("index", i + 1)), str(d.get("text", d.get("description", ""))),
-                          str(d.get("result", "")), bool(d.get("computed", False)), str(d.get("expression", "")))
-                  for i, d in enumerate(rec.steps or []))
-    if not steps and rec.answer:
-        steps = (KeyStep(1, "Work out the answer to the problem", rec.answer),)
-    return SolutionKey(rec.answer, steps, bool(rec.verified), rec.verification or "", rec.source or "model",
-                       model_answer=rec.model_answer, reference_answer=rec.reference_answer,
-                       disagreement=bool(rec.disagreement))
 
 
 class TutorService:
@@ -118,15 +38,10 @@ class TutorService:
         self.settings = settings
         self.store = store
         self._backend = backend
-        self._pool = pool
         self._owns = set(owns)          # what close() must close: "store", "backend", "pool"
         self._lock = threading.Lock()
         self._live: dict[int, LiveSession] = {}
-        self._pool_started = pool is not None and getattr(pool, "_started", True)
-        # kernel keys are namespaced per service instance: a pool shared with another service (tests,
-        # a second app on the same pool) never hands one session's kernel state to another's
-        self._kernel_ns = f"tutor-{uuid.uuid4().hex[:8]}"
-        self._held: dict[int, float] = {}     # session id -> last time its kernel was acquired
+        self.kernels = SessionKernels(settings, pool, busy=self._busy)
         self.params = BKTParams.from_settings(settings)
 
     @classmethod
@@ -154,65 +69,14 @@ class TutorService:
             return self._backend
 
     def _kernel(self, live: LiveSession) -> Any:
-        """The session's own kernel (same key -> same live kernel), or raise SandboxUnavailable.
-
-        Kernels are held per session until it is solved, the service closes, or the pool's idle timeout
-        reaps them; when the pool is full, this service's least recently used idle kernels are given
-        back first (a tutoring session's key work does not need its kernel state afterwards)."""
-        from sandbox import SandboxBusy, SandboxError, SandboxUnsafe
-        try:
-            with self._lock:
-                if self._pool is None:
-                    from sandbox import KernelPool
-                    run_dir = Path(self.settings.data_dir) / "kernels"
-                    run_dir.mkdir(parents=True, exist_ok=True)
-                    self._pool = KernelPool(self.settings.sandbox, run_dir)
-                if not self._pool_started:
-                    self._pool.start()
-                    self._pool_started = True
-            try:
-                session = self._pool.acquire(self._kernel_key(live.id))
-            except SandboxBusy:
-                if not self._free_idle_kernels(live.id):
-                    raise
-                session = self._pool.acquire(self._kernel_key(live.id))
-            except SandboxUnsafe:
-                raise
-            except SandboxError:
-                # a kernel that failed to start (a loaded machine) gets one more try before we give up
-                log.warning("session %s: kernel start failed; trying once more", live.id, exc_info=True)
-                session = self._pool.acquire(self._kernel_key(live.id))
-            with self._lock:
-                self._held[live.id] = time.monotonic()
-            return session
-        except SandboxError as exc:
-            raise SandboxUnavailable(f"no code kernel is available: {exc}") from exc
-
-    def _kernel_key(self, session_id: int) -> str:
-        return f"{self._kernel_ns}/session-{session_id}"
-
-    def _free_idle_kernels(self, keep: int) -> int:
-        with self._lock:
-            idle = sorted((t, sid) for sid, t in self._held.items()
-                          if sid != keep and not (sid in self._live and self._live[sid].lock.locked()))
-        freed = 0
-        for _, sid in idle[: max(1, len(idle) // 2)]:
-            self._release_id(sid)
-            freed += 1
-        return freed
+        return self.kernels.acquire(live.id)
 
     def _release(self, live: LiveSession) -> None:
-        self._release_id(live.id)
+        self.kernels.release(live.id)
 
-    def _release_id(self, session_id: int) -> None:
-        with self._lock:
-            held = self._held.pop(session_id, None)
-        if held is None or self._pool is None:
-            return
-        try:
-            self._pool.release(self._kernel_key(session_id))
-        except Exception:  # noqa: BLE001 - a kernel that is already gone is fine
-            log.debug("release of session %s kernel failed", session_id, exc_info=True)
+    def _busy(self, session_id: int) -> bool:
+        live = self._live.get(session_id)
+        return live is not None and live.lock.locked()
 
     def _ask(self, live: LiveSession | None = None):
         cancel = live.cancel if live is not None else None
@@ -240,7 +104,7 @@ class TutorService:
         if (question is None) == (problem_id is None):
             raise BadInput("start a session with either a question or a problem")
         if question is not None:
-            question = _check_text(question, "question", self.settings.max_question_chars)
+            question = check_text(question, "question", self.settings.max_question_chars)
         if mode not in self.modes_allowed(user_id):
             raise Forbidden("your class does not allow solve mode; the tutor will guide you instead")
         problem = self.store.get_problem(problem_id) if problem_id is not None else None
@@ -258,7 +122,7 @@ class TutorService:
             self._live[live.id] = live
             dropped = self._trim()
         for sid in dropped:
-            self._release_id(sid)
+            self.kernels.release(sid)
         return self._stream(live, self._start(live, problem))
 
     def _may_use(self, user_id: int, problem: Any) -> bool:
@@ -313,7 +177,7 @@ class TutorService:
         live.key = key
         live.key_pending = False
         self.store.save_solution_key(session_id=live.id, problem_id=live.problem_id, answer=key.answer,
-                                     steps=_key_steps_for_store(key), verified=key.verified,
+                                     steps=key_steps_for_store(key), verified=key.verified,
                                      verification="\n".join((key.verification,) + key.problems),
                                      source=key.source, model=getattr(self.backend_or_none(), "name", None),
                                      model_answer=key.model_answer, reference_answer=key.reference_answer,
@@ -351,7 +215,7 @@ class TutorService:
             return None
         if (rec.reference_answer or None) != (reference.strip() if reference and reference.strip() else None):
             return None
-        key = _key_from_record(rec)
+        key = key_from_record(rec)
         return dataclasses.replace(key, verification=f"{key.verification} (reused from an earlier session)")
 
     def backend_or_none(self) -> Any:
@@ -373,12 +237,12 @@ class TutorService:
         if live is not None:
             live.status = rec.status
             return live
-        live = self._load(rec)
+        live = load_live(self.store, rec, allow_skip=self._can_skip(rec.user_id))
         with self._lock:
             live = self._live.setdefault(session_id, live)
             dropped = self._trim()
         for sid in dropped:
-            self._release_id(sid)
+            self.kernels.release(sid)
         return live
 
     def _trim(self) -> list[int]:
@@ -392,43 +256,6 @@ class TutorService:
         for sid in dropped:
             del self._live[sid]
         return dropped
-
-    def _load(self, rec: Any) -> LiveSession:
-        problem = self.store.get_problem(rec.problem_id) if rec.problem_id is not None else None
-        live = LiveSession(id=rec.id, user_id=rec.user_id, mode=rec.mode, question=problem.text if problem else rec.title,
-                           problem_id=rec.problem_id, class_id=rec.class_id,
-                           skills=list(problem.skills or []) if problem else [], allow_skip=self._can_skip(rec.user_id),
-                           status=rec.status, solved=rec.solved)
-        key_rec = self.store.solution_key(session_id=rec.id)
-        if key_rec is not None:
-            live.key = _key_from_record(key_rec)
-        elif rec.mode == "tutor":
-            live.key_pending = True
-        live.step = max(1, rec.current_step)
-        live.level = rec.hint_level
-        for h in self.store.hints(rec.id):
-            live.hints.setdefault(h.step, []).append(h.text)
-            live.observed.add(h.step)
-            if live.key is not None and h.level >= BOTTOM_OUT and h.step >= live.steps_total:
-                live.revealed = True
-        for a in self.store.attempts(rec.id):
-            if a.step is not None and a.verdict != "unreadable":
-                live.observed.add(a.step)
-            if a.kind == "step" and a.verdict == "valid":
-                live.work.extend(ln.strip() for ln in a.input.splitlines() if ln.strip())
-        if rec.mode == "solve":
-            live.chat.append({"role": "user", "content": live.question})
-        for ev in self.store.events(rec.id, include_private=False):
-            if ev.kind == "message" and ev.data.get("role") == "student":
-                live.history.append(("Student", ev.text or ""))
-                live.chat.append({"role": "user", "content": ev.text or ""})
-            elif ev.kind == "tutor_message":
-                live.history.append(("Tutor", ev.text or ""))
-            elif ev.kind == "done" and rec.mode == "solve":
-                text = (ev.data.get("extra") or {}).get("text")
-                if isinstance(text, str) and text.strip():
-                    live.chat.append({"role": "assistant", "content": text})
-        return live
 
     # --- streaming helpers ---------------------------------------------------------------------------
     def _emit(self, live: LiveSession, event: Event, private: bool = False) -> Event:
@@ -467,7 +294,7 @@ class TutorService:
 
     # --- asking ------------------------------------------------------------------------------------------
     def ask(self, user_id: int, session_id: int, text: str) -> Iterator[Event]:
-        text = _check_text(text, "message", self.settings.max_message_chars)
+        text = check_text(text, "message", self.settings.max_message_chars)
         live = self._get(user_id, session_id)
         return self._stream(live, self._ask_body(live, text))
 
@@ -536,7 +363,7 @@ class TutorService:
             mastery = self._observe(live, correct=False, cause="hint")
         result = generate_hint(self._ask(live), live.question, key, step, level,
                                previous=live.hints.get(step.index, []), student_work=live.work,
-                               runner=_LazyRunner(self, live), regenerations=self.settings.hint_regenerations,
+                               runner=LazyRunner(self.kernels, live.id), regenerations=self.settings.hint_regenerations,
                                max_tokens=self.settings.hint_max_tokens, timeout=self.settings.guard_timeout_s)
         event = HintShown(step=step.index, level=level, text=result.text, steps=len(key.steps),
                           bottom_out=level >= BOTTOM_OUT, guard=result.guard)
@@ -573,7 +400,7 @@ class TutorService:
     def submit(self, user_id: int, session_id: int, text: str, kind: str = "answer") -> Iterator[Event]:
         if kind not in ("answer", "step"):
             raise BadInput('a submission is an "answer" or a "step"')
-        text = _check_text(text, "answer" if kind == "answer" else "step", self.settings.max_message_chars)
+        text = check_text(text, "answer" if kind == "answer" else "step", self.settings.max_message_chars)
         live = self._get(user_id, session_id)
         if live.mode != "tutor":
             raise BadInput("answers and steps are checked in tutoring mode; this session is in solve mode")
@@ -643,35 +470,15 @@ class TutorService:
         out: dict[str, Any] = {"live_sessions": live, "busy_sessions": busy,
                                "backend": getattr(self._backend, "name", None) or f"{self.settings.backend} (not loaded)",
                                "store": getattr(self.store, "dialect", "?")}
-        if self._pool is not None and self._pool_started:
-            try:
-                out["sandbox"] = self._pool.health()
-            except Exception as exc:  # noqa: BLE001 - health must answer even when a part is broken
-                out["sandbox"] = {"error": str(exc)}
-        else:
-            out["sandbox"] = "not started"
+        out["sandbox"] = self.kernels.health()
         return out
 
     def close(self) -> None:
         with self._lock:
             for live in self._live.values():
                 live.cancel.set()
-            held = list(self._held)
-        for sid in held:
-            self._release_id(sid)
-        if "pool" in self._owns and self._pool is not None and self._pool_started:
-            self._pool.close()
+        self.kernels.close(close_pool="pool" in self._owns)
         if "backend" in self._owns and self._backend is not None:
             self._backend.close()
         if "store" in self._owns:
             self.store.close()
-
-
-class _LazyRunner:
-    """Acquires the session's kernel only when a hint actually claims something to check."""
-
-    def __init__(self, service: TutorService, live: LiveSession):
-        self._service, self._live = service, live
-
-    def run(self, code: str, timeout: float | None = None) -> Any:
-        return self._service._kernel(self._live).run(code, timeout=timeout)
