@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import collections
 import math
+import re
+import shutil
+import stat
 import threading
 import time
 from pathlib import Path
@@ -19,6 +22,9 @@ from sandbox.jail import Jail
 from sandbox.kernel import Kernel
 from sandbox.result import CellError, CellResult
 from sandbox import selfcheck
+
+
+_KERNEL_ENTRY = re.compile(r"[0-9a-f]{12}(\.log)?")
 
 
 def _bad_input(message: str) -> CellResult:
@@ -131,6 +137,7 @@ class KernelPool:
         if self._started:
             return self
         self.run_dir.mkdir(parents=True, exist_ok=True, mode=0o711)
+        self._remove_stale_files()
         self.ctx = zmq.Context()
         self.jail = Jail(self.config)
         try:
@@ -152,6 +159,24 @@ class KernelPool:
         self._thread = threading.Thread(target=self._maintain, name="sandbox-pool", daemon=True)
         self._thread.start()
         return self
+
+    def _remove_stale_files(self) -> None:
+        """Kernel directories and logs left by an app that was killed. Only entries older than any
+        live kernel can be (kernels are culled at max lifetime) go, so pools sharing run_dir are safe."""
+        cutoff = time.time() - self.config.max_lifetime_s - 3600
+        for entry in self.run_dir.iterdir():
+            if not _KERNEL_ENTRY.fullmatch(entry.name):
+                continue
+            try:
+                st = entry.lstat()
+                if st.st_mtime >= cutoff:
+                    continue
+                if stat.S_ISDIR(st.st_mode):
+                    shutil.rmtree(entry, ignore_errors=True)   # never follows symlinks
+                else:
+                    entry.unlink()
+            except OSError:
+                pass
 
     def __enter__(self) -> "KernelPool":
         return self.start()

@@ -208,3 +208,19 @@ def test_kernel_that_cannot_start_gives_the_reason(run_dir):
     with pytest.raises(SandboxError, match="no_such_module_xyz"):
         pool.start()
     assert list(run_dir.iterdir()) == []   # nothing of the failed kernel is left behind
+
+
+def test_start_removes_only_stale_kernel_files(run_dir):
+    old_dir, old_log, recent, other = (run_dir / "0123456789ab", run_dir / "0123456789ab.log",
+                                       run_dir / "ba9876543210", run_dir / "notes.txt")
+    (old_dir / "ipc").mkdir(parents=True)
+    (old_dir / "ipc" / "escape").symlink_to(run_dir / "notes.txt")
+    old_log.write_text("old")
+    recent.mkdir()
+    other.write_text("not ours")
+    long_ago = time.time() - 10 * 24 * 3600
+    for p in (old_dir, old_log, other):
+        os.utime(p, (long_ago, long_ago), follow_symlinks=False)
+    with KernelPool(make_config(warm_kernels=0), run_dir):
+        assert not old_dir.exists() and not old_log.exists()
+        assert recent.exists() and other.read_text() == "not ours"
