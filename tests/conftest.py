@@ -24,4 +24,6 @@ def _isolated_state(tmp_path, monkeypatch):
     data_dir.mkdir()
     monkeypatch.setenv("MATHTUTOR_DATA_DIR", str(data_dir))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    # Kernel starts on a loaded two-core CI box have taken over 30 s; a start that really fails still fails.
+    monkeypatch.setenv("MATHTUTOR_SANDBOX_START_TIMEOUT_S", "90")
     yield data_dir
