@@ -41,7 +41,8 @@ def _default_data_dir() -> Path:
 @dataclass(frozen=True)
 class Settings:
     # --- general -------------------------------------------------------------------------
-    data_dir: Path = setting(None, factory=_default_data_dir, help="Directory for the SQLite database, logs and kernel run files.")
+    data_dir: Path = setting(None, factory=_default_data_dir, shown_default="~/.local/share/mathtutor",
+                             help="Directory for the SQLite database, logs and kernel run files.")
     env: str = setting("development", "`development` or `production`; production refuses a default secret key.",
                        choices=("development", "production"))
     secret_key: str = setting(DEFAULT_SECRET_KEY, "Key that signs session cookies and CSRF tokens. Must be set in production.",
@@ -211,5 +212,8 @@ def iter_settings(cls: type = Settings, prefix: str = ENV_PREFIX) -> Iterator[tu
         if dataclasses.is_dataclass(typ):
             yield from iter_settings(typ, prefix + f.metadata.get("prefix", f.name.upper() + "_"))
             continue
-        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+        if "shown_default" in f.metadata:  # a default that depends on the machine is documented, not computed
+            default = f.metadata["shown_default"]
+        else:
+            default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
         yield prefix + f.name.upper(), default, f.metadata.get("help", "")

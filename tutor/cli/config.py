@@ -13,15 +13,30 @@ def register(main: click.Group) -> None:
     @click.option("--current", is_flag=True, help="Also show the value in effect (secrets masked).")
     def settings_cmd(markdown: bool, current: bool) -> None:
         """List every MATHTUTOR_* setting with its default and meaning."""
-        values = dict(_current_values()) if current else {}
         if markdown:
-            click.echo("| variable | default | meaning |\n| --- | --- | --- |")
+            click.echo(settings_table())
+            return
+        values = dict(_current_values()) if current else {}
         for name, default, help_text in iter_settings():
-            shown = "" if default in ("", None) else str(default)
-            if markdown:
-                click.echo(f"| `{name}` | `{shown}` | {help_text} |")
-            else:
-                click.echo(f"{name}={values.get(name, shown)}\n    {help_text}")
+            click.echo(f"{name}={values.get(name, format_value(default))}\n    {help_text}")
+
+
+def format_value(value) -> str:
+    """A setting's value as it would be written in the environment (tuples comma-joined)."""
+    if value in ("", None):
+        return ""
+    if isinstance(value, (tuple, list)):
+        return ",".join(str(v) for v in value)
+    return str(value)
+
+
+def settings_table() -> str:
+    """The Markdown table of every setting, as the README's Settings section holds it."""
+    rows = ["| variable | default | meaning |", "| --- | --- | --- |"]
+    for name, default, help_text in iter_settings():
+        shown = format_value(default)
+        rows.append(f"| `{name}` | {f'`{shown}`' if shown else ''} | {help_text} |")
+    return "\n".join(rows)
 
 
 def _current_values():
@@ -34,6 +49,6 @@ def _current_values():
             if dataclasses.is_dataclass(value):
                 yield from walk(value, prefix + f.metadata.get("prefix", f.name.upper() + "_"))
             else:
-                yield prefix + f.name.upper(), "***" if f.metadata.get("secret") and value else str(value)
+                yield prefix + f.name.upper(), "***" if f.metadata.get("secret") and value else format_value(value)
 
     yield from walk(settings, "MATHTUTOR_")
