@@ -6,10 +6,10 @@ test can make any one reply leak, lie or fail and watch what the tutor does with
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Callable
 
+from tests.fixtures.tutor_prompts import classify
 from tutor.backends import ScriptedBackend
 from tutor.backends.replay import split_prompt, split_rounds
 from tutor.prompt import OUTPUT_STOP
@@ -37,8 +37,6 @@ SAFE_HINTS = {
     (2, 4): "Dividing both sides by 2 gives $x = 7$.",
 }
 
-_RUNG = {"Write ONE short question": 1, "which strategy, rule or formula": 2, "concrete next move": 3,
-         "Work this step out completely": 4}
 
 
 @dataclass
@@ -63,34 +61,20 @@ class World:
         return rounds[k] + (OUTPUT_STOP if k < len(rounds) - 1 else "")
 
     def _whole(self, prompt: str) -> str:
-        if "Socratic method" in prompt:
-            self.calls.append("socratic")
+        purpose = classify(prompt)
+        if purpose.kind == "hint":
+            key = (purpose.step, purpose.level)
+            self.calls.append(f"hint {purpose.step}.{purpose.level}{' strict' if purpose.stricter else ''}")
+            if key in self.always_leaky:
+                return self.always_leaky[key]
+            if key in self.leaky_first and not purpose.stricter:
+                return self.leaky_first[key]
+            return self.hints[key]
+        self.calls.append(purpose.kind)
+        if purpose.kind == "socratic":
             return self.socratic.pop(0) if self.socratic else SOCRATIC_DEFAULT
-        if "Proposed final answer" in prompt:
-            self.calls.append("verify")
-            return self.verify
-        if "Break this solution into" in prompt:
-            self.calls.append("steps")
-            return self.steps
-        if "Which one of these areas" in prompt:
-            self.calls.append("tag")
-            return "algebra"
-        m = re.search(r"The student is on step (\d+)", prompt)
-        if m:
-            step = int(m.group(1))
-            level = next(v for k, v in _RUNG.items() if k in prompt)
-            stricter = "Your last hint gave away too much" in prompt
-            self.calls.append(f"hint {step}.{level}{' strict' if stricter else ''}")
-            if (step, level) in self.always_leaky:
-                return self.always_leaky[(step, level)]
-            if (step, level) in self.leaky_first and not stricter:
-                return self.leaky_first[(step, level)]
-            return self.hints[(step, level)]
-        if "Please integrate natural language reasoning with programs" in prompt or "Please reason step by step" in prompt:
-            self.calls.append("solve")
-            return self.solve
-        self.calls.append("other")
-        return "Let's think about it."
+        replies = {"verify": self.verify, "steps": self.steps, "tag": "algebra", "solve": self.solve}
+        return replies.get(purpose.kind, "Let's think about it.")
 
     def backend(self) -> ScriptedBackend:
         return ScriptedBackend(default=self.reply)
