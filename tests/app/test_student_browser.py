@@ -38,6 +38,15 @@ def start(page, question: str, mode_label: str | None = None) -> None:
     page.locator("#mt-start").click()
 
 
+def start_tutoring(page) -> None:
+    """A new tutoring session on PROBLEM, once the tutor's opening message is in."""
+    page.locator("#mt-new").click()
+    start(page, PROBLEM, "Tutor me (hints)")
+    page.wait_for_function("document.querySelector('#mt-chat').innerText.includes('work on this together')",
+                           timeout=60_000)
+    wait_idle(page)
+
+
 def test_student_solves_gets_hints_checks_answers_and_resumes(web_factory, browser_page):
     web = web_factory(delay_s=0.004)
     web.user("ada", solve=True)
@@ -76,11 +85,7 @@ def test_student_solves_gets_hints_checks_answers_and_resumes(web_factory, brows
     screenshot(page, "1-solve-mode")
 
     # --- tutoring mode: two hints, rung advances ---------------------------------------------------------
-    page.locator("#mt-new").click()
-    start(page, PROBLEM, "Tutor me (hints)")
-    page.wait_for_function("document.querySelector('#mt-chat').innerText.includes('work on this together')",
-                           timeout=60_000)
-    wait_idle(page)
+    start_tutoring(page)
     page.locator("#mt-hint").click()
     page.wait_for_selector("#mt-rung >> text=rung 1 of 4")
     wait_idle(page)
@@ -141,11 +146,7 @@ def test_running_code_is_visible_and_a_class_may_allow_the_worked_step(web_facto
     wait_idle(page)
     assert "So x = 7" in chat_text(page).replace("\n", " ") or page.locator(f"{CHAT} .katex").count() >= 1
     # tutoring mode in a class that allows skipping: the worked step at once (rung 4)
-    page.locator("#mt-new").click()
-    start(page, PROBLEM, "Tutor me (hints)")
-    page.wait_for_function("document.querySelector('#mt-chat').innerText.includes('work on this together')",
-                           timeout=60_000)
-    wait_idle(page)
+    start_tutoring(page)
     page.locator("#mt-skip").click()
     page.wait_for_selector("#mt-chat >> text=Subtracting 3 from both sides")
     wait_idle(page)
