@@ -13,7 +13,7 @@ import pandas as pd
 
 from app.teacher_actions import audit
 from tutor.errors import BadInput
-from tutor.roster import RosterResult, apply_roster, parse_roster
+from tutor.school.roster import RosterResult, apply_roster, parse_roster
 
 ROLES = ("student", "teacher", "admin")
 USER_COLUMNS = ["id", "user", "display name", "role", "active", "last seen", "locked until"]

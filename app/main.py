@@ -47,7 +47,7 @@ def create_app(settings: Settings, service: Any = None, *, store: Any = None, po
         from tutor.store import open_store
         store = open_store(settings)
     if service is None:
-        from tutor.service import TutorService
+        from tutor.tutoring.service import TutorService
         service = TutorService.from_settings(settings, store=store, pool=pool)
 
     ctx = AppContext(

@@ -14,7 +14,7 @@ from app.messages import friendly
 from app.render import escape
 from app.teacher_datasets import list_datasets, load_problems, parse_rows, resolve_dataset
 from tutor.errors import BadInput, TutorError
-from tutor.skills import normalize_skill
+from tutor.tutoring.skills import normalize_skill
 
 MAX_NOTE_CHARS = 2000
 ASSIGNMENT_COLUMNS = ["assignment", "what", "problems", "assigned", "by"]

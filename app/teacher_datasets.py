@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tutor.answers import last_boxed
+from tutor.solver.answers import last_boxed
 from tutor.errors import BadInput
-from tutor.skills import normalize_skill
+from tutor.tutoring.skills import normalize_skill
 
 _TEXT_KEYS = ("problem", "question", "input", "prompt")
 _MAX_LINE_BYTES = 1_000_000

@@ -3,7 +3,7 @@
 1. Cold: a fresh process's first `grade()` (starts the worker pool: imports SymPy and warms it up),
    then its second call. Repeated --cold-runs times.
 2. Warm `grade()` through the worker pool (what callers get) vs. the same comparison run in-process
-   with no pool (`tutor.grader._grade`, the baseline measured in the same run; the difference is the
+   with no pool (`tutor.checking.grader._grade`, the baseline measured in the same run; the difference is the
    IPC cost). Corpora: ToRA-Code-34B's recorded GSM8K predictions against the ground truth (1,319
    real model answers; also prints the accuracy our grader gives them, published: 80.7), the MATH500
    reference answers against the answer extracted from each reference solution (mostly textually
@@ -42,7 +42,7 @@ def line(name: str, ms: list[float]) -> str:
 
 
 def cold(runs: int) -> None:
-    code = ("import time; t=time.perf_counter(); from tutor.grader import grade; "
+    code = ("import time; t=time.perf_counter(); from tutor.checking.grader import grade; "
             "v=grade('\\\\frac{1}{2}', '0.5'); t1=time.perf_counter(); grade('x = 2 or x = 3', '3, 2'); "
             "t2=time.perf_counter(); print(t1-t, t2-t1, v.equivalent)")
     firsts, seconds = [], []
@@ -69,7 +69,7 @@ def gsm8k_pairs(limit: int) -> tuple[list[tuple[str, str]], list[bool]]:
 
 
 def math500_pairs(limit: int) -> list[tuple[str, str]]:
-    from tutor.answers import extract_answer
+    from tutor.solver.answers import extract_answer
 
     pairs = []
     for raw in (DATA / "math500_test.jsonl").read_text().splitlines()[:limit]:
@@ -84,7 +84,7 @@ def math500_rerendered(limit: int) -> list[tuple[str, str]]:
     is textually equal, so every comparison parses LaTeX and plain text and compares values."""
     import sympy
 
-    from tutor import mathtext
+    from tutor.checking import mathtext
 
     pairs = []
     for raw in (DATA / "math500_test.jsonl").read_text().splitlines()[:limit]:
@@ -124,8 +124,8 @@ def main() -> None:
 
     cold(args.cold_runs)
 
-    from tutor import grader
-    from tutor.mathworker import get_pool
+    from tutor.checking import grader
+    from tutor.checking.workers import get_pool
 
     get_pool().warm(wait=True)
     grader.grade("1", "1")
@@ -145,7 +145,7 @@ def main() -> None:
 
     sys.path.insert(0, str(ROOT / "tests" / "grading"))
     import test_steps
-    from tutor.steps import check_step
+    from tutor.checking.steps import check_step
 
     rows = [r for r in test_steps.TABLE if len(r[0]) < 200]
     ms = []

@@ -76,7 +76,7 @@ def ms(x: float) -> str:
 
 
 def questions_from(path: Path, limit: int) -> list[str]:
-    from tutor.backends.replay import load_trajectories
+    from tutor.solver.backends.replay import load_trajectories
     trajs = [t for t in load_trajectories(path) if "```python" in t.text][:limit]
     return [t.question for t in trajs]
 
@@ -244,8 +244,8 @@ def main() -> None:
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     from app.main import create_app
     from sandbox import KernelPool
-    from tutor.backends.replay import ReplayBackend, load_trajectories
-    from tutor.service import TutorService
+    from tutor.solver.backends.replay import ReplayBackend, load_trajectories
+    from tutor.tutoring.service import TutorService
     from tutor.settings import load_settings
     from tutor.store import Store
     from tutor.store.passwords import make_hasher

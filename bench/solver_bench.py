@@ -30,10 +30,10 @@ def pct(values, q):
 
 def bench_loop(n: int) -> None:
     from sandbox import KernelPool
-    from tutor.backends import ReplayBackend
+    from tutor.solver.backends import ReplayBackend
     from tutor.events import Done
-    from tutor.loop import run_turn
-    from tutor.prompt import build_prompt
+    from tutor.solver.loop import run_turn
+    from tutor.solver.prompt import build_prompt
     from tutor.settings import load_settings
 
     settings = load_settings()
@@ -60,8 +60,8 @@ def bench_loop(n: int) -> None:
 
 def bench_transformers(rounds: int, new_tokens: int, repeat: int) -> None:
     from tests.fixtures.tiny_model import build_tiny_model
-    from tutor.backends.transformers import TransformersBackend
-    from tutor.prompt import STOP_STRINGS, build_prompt, feed_back
+    from tutor.solver.backends.transformers import TransformersBackend
+    from tutor.solver.prompt import STOP_STRINGS, build_prompt, feed_back
 
     with tempfile.TemporaryDirectory() as d:
         path = build_tiny_model(Path(d), hidden=256, layers=4, heads=8, train_steps=0)

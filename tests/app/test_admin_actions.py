@@ -13,7 +13,7 @@ from app.admin_status import StatusBoard, status_markdown
 from app.metrics import Metrics
 from tutor.errors import BadInput, NotFound
 from tutor.store import AlreadyExists
-from tutor.roster import parse_roster
+from tutor.school.roster import parse_roster
 
 PW = "correct horse battery"
 

@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from tutor.answers import Extracted, extract_answer
+from tutor.solver.answers import Extracted, extract_answer
 
 
 @pytest.mark.parametrize("text, answer, source", [

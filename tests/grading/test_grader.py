@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from tutor.grader import grade, mentions_value
+from tutor.checking.grader import grade, mentions_value
 
 EQUIVALENT = [
     # notation of one value
@@ -168,7 +168,7 @@ def test_mentions_value_fails_safe_when_the_check_times_out():
 
 
 def test_workers_run_only_tutor_functions():
-    from tutor.mathworker import get_pool
+    from tutor.checking.workers import get_pool
 
     with pytest.raises(ValueError):
         get_pool().call("os:system", "true", timeout=5)

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from tutor.steps import check_lines, check_step
+from tutor.checking.steps import check_lines, check_step
 
 # (line, previous line, problem, expected verdict, a word the reason must contain)
 TABLE = [

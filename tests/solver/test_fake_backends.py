@@ -8,9 +8,9 @@ import threading
 import pytest
 
 from tests.fixtures import data as shared_data
-from tutor.backends import BackendError, Failure, ReplayBackend, ScriptedBackend, get_backend
-from tutor.backends.replay import split_prompt, split_rounds
-from tutor.prompt import EOS, OUTPUT_STOP, STOP_STRINGS, build_prompt, feed_back
+from tutor.solver.backends import BackendError, Failure, ReplayBackend, ScriptedBackend, get_backend
+from tutor.solver.backends.replay import split_prompt, split_rounds
+from tutor.solver.prompt import EOS, OUTPUT_STOP, STOP_STRINGS, build_prompt, feed_back
 from tutor.settings import load_settings
 
 TORA = str(shared_data.TORA_GSM8K)
@@ -137,7 +137,7 @@ def test_function_replies_are_one_generation_unless_they_hold_a_trajectory():
 def test_stop_scanner_cuts_at_the_first_stop_string_however_the_text_is_split():
     import random
 
-    from tutor.backends import StopScanner
+    from tutor.solver.backends import StopScanner
     rng = random.Random(7)
     texts = ["abc```output\nxyz", "no stop here at all ``` `` `", "x" + EOS + "```output", "``````output", "```outpu"]
     for text in texts:

@@ -8,12 +8,12 @@ import time
 import pytest
 
 from tests.fixtures import data as shared_data
-from tutor.backends import ReplayBackend, ScriptedBackend
-from tutor.backends.replay import split_rounds
+from tutor.solver.backends import ReplayBackend, ScriptedBackend
+from tutor.solver.backends.replay import split_rounds
 from tutor.events import CodeOutput, CodeStarted, Done, ErrorEvent, FinalAnswer, RoundText, TextDelta
-from tutor.answers import extract_answer
-from tutor.loop import run_turn
-from tutor.prompt import build_prompt
+from tutor.solver.answers import extract_answer
+from tutor.solver.loop import run_turn
+from tutor.solver.prompt import build_prompt
 from tutor.settings import load_settings
 
 TORA = str(shared_data.TORA_GSM8K)
@@ -109,7 +109,7 @@ def test_cancel_stops_generation():
 
 
 def test_a_backend_failure_mid_stream_is_an_error_event():
-    from tutor.backends import BackendError, Failure
+    from tutor.solver.backends import BackendError, Failure
     backend = ScriptedBackend([Failure("Let me th", BackendError("the model server went away"))])
     events = list(run_turn(backend, None, build_prompt("q"), load_settings()))
     assert "".join(d.text for d in kinds(events, TextDelta)) == "Let me th"
@@ -143,7 +143,7 @@ def test_a_running_kernel_does_not_block_other_sessions(sandbox_pool):
 
 @pytest.mark.slow
 def test_the_tiny_model_solves_in_a_real_kernel_reusing_its_cache(tiny_model_dir, sandbox_session):
-    from tutor.backends.transformers import TransformersBackend
+    from tutor.solver.backends.transformers import TransformersBackend
     backend = TransformersBackend(str(tiny_model_dir))
     try:
         events = list(run_turn(backend, sandbox_session, build_prompt("Set y to 5, then double it."), load_settings()))

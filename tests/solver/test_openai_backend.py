@@ -12,11 +12,11 @@ import httpx
 import pytest
 
 from tests.fixtures.tiny_model import ServerProcess, free_port
-from tutor.backends import BackendError, get_backend
-from tutor.backends.openai import OpenAIBackend
+from tutor.solver.backends import BackendError, get_backend
+from tutor.solver.backends.openai import OpenAIBackend
 from tutor.events import Done, ErrorEvent
-from tutor.loop import run_turn
-from tutor.prompt import STOP_STRINGS, build_prompt
+from tutor.solver.loop import run_turn
+from tutor.solver.prompt import STOP_STRINGS, build_prompt
 from tutor.settings import load_settings
 
 pytestmark = pytest.mark.slow

@@ -6,7 +6,7 @@ import pytest
 
 from types import SimpleNamespace
 
-from tutor.prompt import (BOS, COT_SUFFIX, EOS, OUTPUT_STOP, TIR_SUFFIX, PromptError, build_prompt, feed_back,
+from tutor.solver.prompt import (BOS, COT_SUFFIX, EOS, OUTPUT_STOP, TIR_SUFFIX, PromptError, build_prompt, feed_back,
                           format_observation, last_python_block, wants_code_run)
 
 

@@ -9,11 +9,11 @@ import time
 import pytest
 
 from tests.fixtures.tiny_model import TRAJECTORIES
-from tutor.backends import BackendError, ContextFull, get_backend
-from tutor.backends.replay import split_rounds
+from tutor.solver.backends import BackendError, ContextFull, get_backend
+from tutor.solver.backends.replay import split_rounds
 from tutor.events import ErrorEvent
-from tutor.loop import run_turn
-from tutor.prompt import BOS, EOS, STOP_STRINGS, build_prompt, feed_back, user_content
+from tutor.solver.loop import run_turn
+from tutor.solver.prompt import BOS, EOS, STOP_STRINGS, build_prompt, feed_back, user_content
 from tutor.settings import load_settings
 
 pytestmark = pytest.mark.slow
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def backend(tiny_model_dir):
-    from tutor.backends.transformers import TransformersBackend
+    from tutor.solver.backends.transformers import TransformersBackend
     b = TransformersBackend(str(tiny_model_dir))
     yield b
     b.close()
@@ -124,7 +124,7 @@ def test_limits_cancel_and_context(backend, tiny_model_dir):
     cancel.set()
     list(stream)
     assert stream.result.finish == "cancelled" and stream.result.tokens_out < 500
-    from tutor.backends.transformers import TransformersBackend
+    from tutor.solver.backends.transformers import TransformersBackend
     small = TransformersBackend(str(tiny_model_dir), context_tokens=20)
     try:
         with pytest.raises(ContextFull):

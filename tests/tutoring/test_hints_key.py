@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from tests.tutoring.world import PROBLEM, VERIFY_BAD, World, tutor_settings
-from tutor.hints import (check_claims, claimed_equalities, forbidden_values, generate_hint, hint_prompt,
+from tutor.tutoring.hints import (check_claims, claimed_equalities, forbidden_values, generate_hint, hint_prompt,
                          math_fragments, mentions)
-from tutor.key import KeyStep, SolutionKey, parse_steps, prepare_key
-from tutor.prompt import BOS
+from tutor.tutoring.key import KeyStep, SolutionKey, parse_steps, prepare_key
+from tutor.solver.prompt import BOS
 
 KEY = SolutionKey("7", (KeyStep(1, "Subtract 3 from both sides", "14", True), KeyStep(2, "Divide by 2", "7", True)),
                   True, "confirmed", "model", model_answer="7")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from tutor.errors import BadInput
-from tutor.learner import BKTParams, observe, posterior, update
+from tutor.tutoring.learner import BKTParams, observe, posterior, update
 from tutor.settings import load_settings
-from tutor.skills import SKILLS, normalize_skill, parse_skill, tag_problem
+from tutor.tutoring.skills import SKILLS, normalize_skill, parse_skill, tag_problem
 
 PARAMS = BKTParams(p_init=0.2, p_learn=0.15, p_guess=0.2, p_slip=0.1)
 

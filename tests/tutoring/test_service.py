@@ -9,8 +9,8 @@ from tests.tutoring.world import (ANSWER, PROBLEM, STEP1_RESULT, VERIFY_BAD, Wor
 from tutor.errors import BadInput, Forbidden, InputTooLong, NotFound
 from tutor.events import (AttemptChecked, CodeOutput, ErrorEvent, FinalAnswer, HintShown, KeyStatus, MasteryUpdated,
                           SessionStarted, TextDelta, TutorMessage)
-from tutor.hints import mentions
-from tutor.service import TutorService
+from tutor.tutoring.hints import mentions
+from tutor.tutoring.service import TutorService
 
 
 @pytest.fixture
@@ -278,7 +278,7 @@ def test_unverified_and_disagreeing_keys_are_flagged_for_the_teacher(service, st
 
 
 def test_model_failure_still_offers_help(store, sandbox_pool, tmp_path):
-    from tutor.backends import ScriptedBackend
+    from tutor.solver.backends import ScriptedBackend
     from tutor.errors import BackendError
 
     backend = ScriptedBackend(default=BackendError("the model server is down"))
@@ -373,7 +373,7 @@ def test_stopping_key_preparation_keeps_no_half_key(service, store, world):
 
 
 def test_forgotten_sessions_come_back_from_the_store(service, store, monkeypatch):
-    import tutor.service as service_module
+    import tutor.tutoring.service as service_module
     monkeypatch.setattr(service_module, "MAX_LIVE", 2)
     user = make_student(store)
     first, _ = start_tutor(service, user.id)

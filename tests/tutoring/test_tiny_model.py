@@ -10,14 +10,14 @@ import pytest
 
 from tests.tutoring.world import collect, make_student, of_type, tutor_settings
 from tutor.events import AttemptChecked, HintShown, KeyStatus, TutorMessage
-from tutor.hints import mentions
-from tutor.service import TutorService
+from tutor.tutoring.hints import mentions
+from tutor.tutoring.service import TutorService
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]  # the tiny model is trained on first use
 
 
 def test_tutoring_on_the_tiny_transformers_model_never_leaks(tiny_model_dir, store, sandbox_pool, tmp_path):
-    from tutor.backends.transformers import TransformersBackend
+    from tutor.solver.backends.transformers import TransformersBackend
 
     settings = tutor_settings(tmp_path, max_tokens_per_round=96, max_tokens_per_turn=192, hint_max_tokens=48,
                               key_max_steps=3, skill_tagging="keywords")

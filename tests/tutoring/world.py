@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from tests.fixtures.tutor_prompts import classify
-from tutor.backends import ScriptedBackend
-from tutor.backends.replay import split_prompt, split_rounds
-from tutor.prompt import OUTPUT_STOP
+from tutor.solver.backends import ScriptedBackend
+from tutor.solver.backends.replay import split_prompt, split_rounds
+from tutor.solver.prompt import OUTPUT_STOP
 from tutor.settings import load_settings
 
 PROBLEM = "Solve for x: 2x + 3 = 17."

@@ -24,7 +24,7 @@ def register(main: click.Group) -> None:
     def roster(class_name: str, csv_file: Path) -> None:
         """Enroll every student of a CSV roster (header: username[,display_name][,password]) in CLASS,
         creating missing accounts; a file with any bad row changes nothing."""
-        from tutor.roster import apply_roster, parse_roster
+        from tutor.school.roster import apply_roster, parse_roster
         with _store() as store:
             found = _class_named(store, class_name)
             results = apply_roster(store, found.id, parse_roster(csv_file.read_bytes()), actor_name=CLI_ACTOR)

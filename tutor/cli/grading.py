@@ -19,7 +19,7 @@ def register(main: click.Group) -> None:
     @click.argument("answer")
     def grade_cmd(reference: str, answer: str, as_json: bool, timeout: float | None) -> None:
         """Is ANSWER equivalent to the reference? (`x = 2` vs `2`, `1/2` vs `0.5`, sets, intervals...)"""
-        from tutor.grader import grade
+        from tutor.checking.grader import grade
 
         verdict = grade(reference, answer, timeout=timeout)
         if as_json:
@@ -38,7 +38,7 @@ def register(main: click.Group) -> None:
     def check_step_cmd(line: str, previous: str | None, problem: str | None, as_json: bool,
                        timeout: float | None) -> None:
         """Does LINE follow from --previous (or --problem)? A LINE with several lines is checked line by line."""
-        from tutor.steps import check_lines, check_step, split_lines
+        from tutor.checking.steps import check_lines, check_step, split_lines
 
         lines = split_lines(line) if "\n" in line else [line]
         if len(lines) <= 1:

@@ -18,7 +18,7 @@ BACKEND_HELP = ("Model backend: transformers, openai[:BASE_URL], replay:PATH or 
 
 
 def _load(backend_spec: str | None, **overrides: Any):
-    from tutor.backends import get_backend
+    from tutor.solver.backends import get_backend
     from tutor.errors import BackendError
     from tutor.settings import SettingsError, load_settings
     try:
@@ -76,8 +76,8 @@ def register(main: click.Group) -> None:
     def solve_cmd(question: str, backend_spec: str | None, mode: str, as_json: bool, max_rounds: int | None) -> None:
         """Solve QUESTION, streaming the reasoning, code and outputs; ends with the final answer."""
         from tutor.events import CodeOutput, Done, ErrorEvent, FinalAnswer, TextDelta
-        from tutor.loop import run_turn
-        from tutor.prompt import PromptError, build_prompt
+        from tutor.solver.loop import run_turn
+        from tutor.solver.prompt import PromptError, build_prompt
 
         try:
             prompt = build_prompt(question, mode)
@@ -138,7 +138,7 @@ def register(main: click.Group) -> None:
         from tqdm import tqdm
 
         from tutor.errors import BadInput
-        from tutor.evaluation import evaluate, format_report, load_dataset, summarize
+        from tutor.solver.evaluation import evaluate, format_report, load_dataset, summarize
 
         try:
             problems = load_dataset(dataset, limit)

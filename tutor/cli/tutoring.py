@@ -49,7 +49,7 @@ class ProblemOutcome:
 def load_dataset(path: str | Path, limit: int | None = None) -> list[dict[str, str]]:
     """[{"problem", "answer"}] from MATH/MATH-500 (`problem`, `answer` or a boxed `solution`) or GSM8K
     (`question`, `answer` ending in `#### N`) JSONL."""
-    from tutor.answers import last_boxed
+    from tutor.solver.answers import last_boxed
     from tutor.errors import BadInput
 
     rows: list[dict[str, str]] = []
@@ -96,7 +96,7 @@ def _texts(event: Any) -> list[str]:
 def play_problem(service: Any, store: Any, user_id: int, index: int, row: dict[str, str], timeout: float,
                  max_hints: int = 40) -> ProblemOutcome:
     from tutor.events import AttemptChecked, ErrorEvent, HintShown, KeyStatus
-    from tutor.hints import mentions
+    from tutor.tutoring.hints import mentions
 
     out = ProblemOutcome(index)
     t0 = time.monotonic()
@@ -206,7 +206,7 @@ def summarize(outcomes: list[ProblemOutcome], seconds: float) -> EvalReport:
 def run_eval(settings: Any, rows: list[dict[str, str]], *, backend: Any = None, pool: Any = None,
              progress: Any = None) -> tuple[EvalReport, list[ProblemOutcome]]:
     """Play every row against a fresh service on a temporary SQLite store."""
-    from tutor.service import TutorService
+    from tutor.tutoring.service import TutorService
     from tutor.store import Store
 
     with tempfile.TemporaryDirectory(prefix="mathtutor-eval-") as tmp:
@@ -238,7 +238,7 @@ def register(main: click.Group) -> None:
     @click.option("--json", "as_json", is_flag=True, help="Print the report (and each problem) as JSON.")
     def eval_tutor(dataset: str, limit: int | None, backend_spec: str | None, as_json: bool) -> None:
         """Play a scripted adversarial student on each problem and report answer leaks and hint use."""
-        from tutor.backends import get_backend
+        from tutor.solver.backends import get_backend
         from tutor.errors import TutorError
         from tutor.settings import load_settings
 

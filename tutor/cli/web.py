@@ -54,7 +54,7 @@ def register(main: click.Group) -> None:
         import uvicorn
 
         from app.main import create_app
-        from tutor.service import TutorService
+        from tutor.tutoring.service import TutorService
         service = TutorService.from_settings(settings, store=store, pool=pool)
         try:
             app = create_app(settings, service=service, store=store, pool=pool)

@@ -1,5 +1,5 @@
 """Benchmark runs: read GSM8K / MATH JSONL, solve each problem through the loop in its own fresh
-kernel, grade with tutor.grader, and report accuracy (overall, per MATH subject and level),
+kernel, grade with tutor.checking.grader, and report accuracy (overall, per MATH subject and level),
 throughput and code-run statistics.
 
 Each problem starts from a clean interpreter, as in DeepSeekMath's and ToRA's harnesses: by default
@@ -20,11 +20,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
-from tutor.backends.replay import ReplayBackend
+from tutor.solver.backends.replay import ReplayBackend
 from tutor.errors import BadInput
 from tutor.events import CodeOutput, Done, ErrorEvent, FinalAnswer
-from tutor.loop import run_turn
-from tutor.prompt import OUTPUT_STOP, build_prompt
+from tutor.solver.loop import run_turn
+from tutor.solver.prompt import OUTPUT_STOP, build_prompt
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,7 @@ def _gsm8k_answer(text: str) -> str:
 
 
 def _problem(row: dict[str, Any], n: int) -> Problem:
-    from tutor.answers import last_boxed
+    from tutor.solver.answers import last_boxed
     idx = int(row.get("idx", n)) if str(row.get("idx", n)).isdigit() else n
     if "question" in row:                                   # GSM8K (and ToRA's rows with `gt`)
         ref = row.get("gt")
@@ -192,7 +192,7 @@ class Kernels:
 
 def solve_one(problem: Problem, backend: Any, kernels: Kernels | None, settings: Any, *, mode: str = "tir",
               grade_timeout: float | None = None) -> ProblemResult:
-    from tutor.grader import grade
+    from tutor.checking.grader import grade
     outputs: list[str] = []
     answer = source = error = None
     done: Done | None = None

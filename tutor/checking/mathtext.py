@@ -502,7 +502,7 @@ _LIST_MARKER_RE = re.compile(r"(?im)(?:^\s*\d+[.):]\s)|\b(?:step|part|rung|level
 
 def find_math(text: str, limit: int = 200) -> list[str]:
     """Candidate math snippets in prose: LaTeX spans, `\\boxed{}`, plain `x = 3`, `2/3`, `sqrt(8)`."""
-    from tutor.answers import last_boxed
+    from tutor.solver.answers import last_boxed
 
     found: list[str] = []
     boxed = last_boxed(text)

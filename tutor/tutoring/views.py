@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tutor.errors import BadInput, InputTooLong
-from tutor.hints import BOTTOM_OUT
-from tutor.key import KeyStep, SolutionKey
-from tutor.tutoring import LiveSession
+from tutor.tutoring.hints import BOTTOM_OUT
+from tutor.tutoring.key import KeyStep, SolutionKey
+from tutor.tutoring.session import LiveSession
 
 
 # --- what the facade returns (plain, student-safe) ---------------------------------------------------

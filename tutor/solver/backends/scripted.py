@@ -25,10 +25,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence, Union
 
-from tutor.backends.base import Stream, playback, pseudo_tokens
-from tutor.backends.replay import split_prompt, split_rounds
+from tutor.solver.backends.base import Stream, playback, pseudo_tokens
+from tutor.solver.backends.replay import split_prompt, split_rounds
 from tutor.errors import BackendError
-from tutor.prompt import EOS, OUTPUT_STOP
+from tutor.solver.prompt import EOS, OUTPUT_STOP
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
-from tutor.mathworker import RemoteError, WorkerError, WorkerTimeout, get_pool
+from tutor.checking.workers import RemoteError, WorkerError, WorkerTimeout, get_pool
 
 Verdict = Literal["valid", "invalid", "unreadable"]
 
@@ -37,7 +37,7 @@ class StepVerdict:
 def check_step(line: str, previous: str | None = None, problem: str | None = None,
                timeout: float | None = None) -> StepVerdict:
     """Does `line` follow from `previous` (or, for a first line, from the math in `problem`)?"""
-    from tutor.grader import _timeout, precheck
+    from tutor.checking.grader import _timeout, precheck
 
     line = str(line or "").strip()
     if not line:
@@ -50,7 +50,7 @@ def check_step(line: str, previous: str | None = None, problem: str | None = Non
         problem = problem[:20000]
     timeout = _timeout(timeout)
     try:
-        verdict, reason = get_pool().call("tutor.steps:_check", line, previous, problem, timeout=timeout)
+        verdict, reason = get_pool().call("tutor.checking.steps:_check", line, previous, problem, timeout=timeout)
     except WorkerTimeout:
         return StepVerdict("unreadable", f"checking this line took longer than {timeout:g} s; "
                                          "try writing it more simply")
@@ -96,9 +96,9 @@ def _resolve_continuation(line: str, previous: str | None) -> str:
 # --- inside the worker --------------------------------------------------------------------------
 import sympy  # noqa: E402 - only the worker pays for SymPy; the functions above never touch it
 
-from tutor import mathtext  # noqa: E402
-from tutor.grader import expr_equal, relation_set  # noqa: E402
-from tutor.mathtext import Alternatives, Relation, Unreadable  # noqa: E402
+from tutor.checking import mathtext  # noqa: E402
+from tutor.checking.grader import expr_equal, relation_set  # noqa: E402
+from tutor.checking.mathtext import Alternatives, Relation, Unreadable  # noqa: E402
 from sympy.core.function import AppliedUndef  # noqa: E402
 
 _INSTRUCTION_RE = re.compile(

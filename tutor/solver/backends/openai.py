@@ -18,9 +18,9 @@ from typing import Any, Generator, Sequence
 
 import httpx
 
-from tutor.backends.base import ContextFull, Generation, StopScanner, Stream
+from tutor.solver.backends.base import ContextFull, Generation, StopScanner, Stream
 from tutor.errors import BackendError
-from tutor.prompt import BOS, EOS
+from tutor.solver.prompt import BOS, EOS
 
 _RETRY_STATUS = {408, 429, 500, 502, 503, 504}
 

@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Iterable
 
 from tutor.events import CodeOutput, Done, ErrorEvent, Event, FinalAnswer, RoundText, TextDelta
-from tutor.prompt import build_prompt
+from tutor.solver.prompt import build_prompt
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ OnEvent = Callable[[Event], None]
 
 def _run(backend: Any, runner: Any, prompt: str, settings: Any, cancel: threading.Event | None,
          on_event: OnEvent | None = None) -> _Turn:
-    from tutor.loop import run_turn
+    from tutor.solver.loop import run_turn
 
     turn = _Turn()
     texts: list[str] = []
@@ -109,7 +109,7 @@ def _run(backend: Any, runner: Any, prompt: str, settings: Any, cancel: threadin
 
 
 def _equivalent(a: str, b: str, timeout: float) -> bool:
-    from tutor.grader import grade
+    from tutor.checking.grader import grade
 
     try:
         return bool(grade(a, b, timeout=timeout).equivalent)

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generator, Sequence
 
-from tutor.backends.base import ContextFull, Generation, StopScanner, Stream
+from tutor.solver.backends.base import ContextFull, Generation, StopScanner, Stream
 from tutor.errors import BackendError
-from tutor.prompt import EOS
+from tutor.solver.prompt import EOS
 
 _DONE = object()
 

@@ -1,7 +1,7 @@
 """Is an answer equivalent to the reference? Strict enough for tutoring, lenient about notation.
 
 Rules (also in the README, "Checking answers and steps"):
-- Both sides are read by `tutor.mathtext` (LaTeX through math-verify's parser, plain/Python-style
+- Both sides are read by `tutor.checking.mathtext` (LaTeX through math-verify's parser, plain/Python-style
   student input such as `sqrt(8)`, `2*pi`, `1/2`, `2x+3` through our own reader).
 - Equal means equal exactly: same value after simplification, or, for expressions in variables,
   zero difference after simplification (or at five random points to 25 digits when SymPy cannot
@@ -17,7 +17,7 @@ Rules (also in the README, "Checking answers and steps"):
   equations are equal when one is a non-zero multiple of the other (`y = 2x + 1` vs `2x - y + 1 = 0`)
   or, in one variable, have the same solutions.
 - Answers that are not math (`Monday`, `(B)`) compare as text, ignoring case, spaces and `\\text{}`.
-- Everything runs in a worker process (`tutor.mathworker`) with our own timeout, so this is safe
+- Everything runs in a worker process (`tutor.checking.workers`) with our own timeout, so this is safe
   from any thread; pathological input (`10^{10^{10^{10}}}`, 10,000 nested braces, a megabyte of
   digits) gets `equivalent=False` and a reason within the timeout, never a hang.
 """
@@ -32,9 +32,9 @@ import sympy
 from sympy import Basic
 from sympy.core.function import AppliedUndef
 
-from tutor import mathtext
-from tutor.mathtext import Alternatives, Math, Relation, Unreadable
-from tutor.mathworker import RemoteError, WorkerError, WorkerTimeout, get_pool
+from tutor.checking import mathtext
+from tutor.checking.mathtext import Alternatives, Math, Relation, Unreadable
+from tutor.checking.workers import RemoteError, WorkerError, WorkerTimeout, get_pool
 
 DEFAULT_TIMEOUT_S = 3.0
 MAX_NESTING = 200
@@ -60,7 +60,7 @@ def grade(reference: str, answer: str, timeout: float | None = None) -> Verdict:
             return Verdict(False, f"could not read the {label}: {problem}")
     timeout = _timeout(timeout)
     try:
-        equivalent, reason = get_pool().call("tutor.grader:_grade", reference, answer, timeout=timeout)
+        equivalent, reason = get_pool().call("tutor.checking.grader:_grade", reference, answer, timeout=timeout)
     except WorkerTimeout:
         return Verdict(False, f"checking took longer than {timeout:g} s, so it was not accepted "
                               "(the expression may be too large to compare)")
@@ -79,7 +79,7 @@ def mentions_value(text: str, value: str, timeout: float | None = None) -> bool:
         return False
     timeout = _timeout(timeout)
     try:
-        return bool(get_pool().call("tutor.grader:_mentions", str(text)[:20000], str(value), timeout=timeout))
+        return bool(get_pool().call("tutor.checking.grader:_mentions", str(text)[:20000], str(value), timeout=timeout))
     except WorkerError:
         return True  # the hint guard must fail safe: an unchecked hint is treated as leaking
 

@@ -84,7 +84,7 @@ def keyword_skill(text: str) -> str:
 
 
 def tagging_question(problem: str) -> str:
-    """The question put to the model (DeepSeekMath format is added by tutor.prompt)."""
+    """The question put to the model (DeepSeekMath format is added by tutor.solver.prompt)."""
     menu = "\n".join(f"- {name}: {desc}" for name, desc in SKILLS.items())
     return (f"Which one of these areas of mathematics does the problem below mainly need?\n{menu}\n\n"
             f"Problem: {problem}\n\nAnswer with the area's name only (for example: algebra).")

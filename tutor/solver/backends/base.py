@@ -153,7 +153,7 @@ def playback(text: str, prompt: str, *, stop: Sequence[str], max_tokens: int,
              fail: BaseException | None = None) -> Generator[str, None, Generation]:
     """Stream fixed text as a model would: token by token, honouring stop strings, EOS, max_tokens
     and cancel. `fail` is raised after the text is streamed (a backend dying mid-stream)."""
-    from tutor.prompt import EOS
+    from tutor.solver.prompt import EOS
 
     start = time.monotonic()
     scanner = StopScanner([*stop, EOS] if EOS not in stop else stop)  # played text always ends at EOS

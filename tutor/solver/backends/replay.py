@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-from tutor.backends.base import Stream, playback, pseudo_tokens
+from tutor.solver.backends.base import Stream, playback, pseudo_tokens
 from tutor.errors import BackendError
-from tutor.prompt import EOS, OUTPUT_STOP, SUFFIXES
+from tutor.solver.prompt import EOS, OUTPUT_STOP, SUFFIXES
 
 
 @dataclass(frozen=True)

@@ -13,10 +13,10 @@ import uuid
 from typing import Any, Iterator, Protocol
 
 from sandbox.errors import SandboxBusy
-from tutor.backends.base import Backend, Generation
+from tutor.solver.backends.base import Backend, Generation
 from tutor.errors import BackendError
 from tutor.events import CodeOutput, CodeStarted, Done, ErrorEvent, Event, FinalAnswer, RoundText, TextDelta
-from tutor.prompt import STOP_STRINGS, feed_back, format_observation, last_python_block, wants_code_run
+from tutor.solver.prompt import STOP_STRINGS, feed_back, format_observation, last_python_block, wants_code_run
 
 CONTEXT_FULL_MESSAGE = ("This conversation has reached the model's context length ({limit} tokens); "
                         "start a new question to continue.")
@@ -41,7 +41,7 @@ def _error_dict(error: Any) -> dict[str, str] | None:
 
 def run_turn(backend: Backend, runner: Runner | None, prompt: str, settings: Any,
              cancel: threading.Event | None = None, *, cell_timeout: float | None = None) -> Iterator[Event]:
-    """Drive one turn from `prompt` (built by tutor.prompt.build_prompt). Always ends with `Done`.
+    """Drive one turn from `prompt` (built by tutor.solver.prompt.build_prompt). Always ends with `Done`.
 
     `runner` runs code (a sandbox KernelSession); None means code is never run (chain-of-thought).
     Bounded by settings.max_rounds, max_tokens_per_round, max_tokens_per_turn and context_tokens.
@@ -151,7 +151,7 @@ def run_turn(backend: Backend, runner: Runner | None, prompt: str, settings: Any
         else:
             stopped = "max_rounds"
         if stopped in ("eos", "max_rounds", "max_tokens", "context") and turn_text.strip():
-            from tutor.answers import extract_answer
+            from tutor.solver.answers import extract_answer
             found = extract_answer(turn_text)
             if found is not None:
                 yield FinalAnswer(found.answer, found.source)

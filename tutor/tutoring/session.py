@@ -1,5 +1,5 @@
 """The tutoring session's logic: where the student is on the key, Socratic replies, checking answers and
-steps with feedback that never gives the answer away. No storage here; `tutor.service` persists.
+steps with feedback that never gives the answer away. No storage here; `tutor.tutoring.service` persists.
 
 Every text this module returns to a student in tutoring mode has passed the leak guard against the
 key's final answer and the results of the current and later steps, unless the student has already
@@ -13,8 +13,8 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from tutor.hints import BOTTOM_OUT, Ask, check_text, forbidden_values, socratic_prompt
-from tutor.key import KeyStep, SolutionKey
+from tutor.tutoring.hints import BOTTOM_OUT, Ask, check_text, forbidden_values, socratic_prompt
+from tutor.tutoring.key import KeyStep, SolutionKey
 
 # What a student types to get the answer handed over, or to talk the tutor out of its rules.
 _ANSWER_SEEKING = re.compile(
@@ -161,7 +161,7 @@ class Check:
 
 
 def _student_answer(text: str) -> str:
-    from tutor.answers import extract_answer
+    from tutor.solver.answers import extract_answer
 
     t = text.strip()
     if "\\boxed" in t or "\\fbox" in t:
@@ -177,7 +177,7 @@ def _student_answer(text: str) -> str:
 
 
 def _graded(reference: str, answer: str, timeout: float) -> bool:
-    from tutor.grader import grade
+    from tutor.checking.grader import grade
 
     try:
         return bool(grade(reference, answer, timeout=timeout).equivalent)
@@ -215,10 +215,10 @@ def check_steps(live: LiveSession, text: str, timeout: float, max_lines: int,
                 checker: Callable[..., Any] | None = None) -> Check:
     """Check each line against the line before (the student's last accepted line, or the problem)."""
     from tutor.errors import BadInput
-    from tutor.hints import mentions
+    from tutor.tutoring.hints import mentions
 
     if checker is None:
-        from tutor.steps import check_step as checker
+        from tutor.checking.steps import check_step as checker
     lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
     if not lines:
         raise BadInput("there is no step to check")

@@ -11,9 +11,9 @@ from __future__ import annotations
 import importlib
 from typing import Any, Callable
 
-from tutor.backends.base import Backend, ContextFull, Generation, StopScanner, Stream
-from tutor.backends.replay import ReplayBackend
-from tutor.backends.scripted import Failure, ScriptedBackend
+from tutor.solver.backends.base import Backend, ContextFull, Generation, StopScanner, Stream
+from tutor.solver.backends.replay import ReplayBackend
+from tutor.solver.backends.scripted import Failure, ScriptedBackend
 from tutor.errors import BackendError
 
 __all__ = ["Backend", "BackendError", "ContextFull", "Failure", "Generation", "ReplayBackend",
@@ -44,8 +44,8 @@ def _scripted(arg: str, settings: Any) -> Backend:
     return ScriptedBackend.from_file(arg) if arg else ScriptedBackend()
 
 
-register_backend("transformers", _lazy("tutor.backends.transformers", "TransformersBackend"))
-register_backend("openai", _lazy("tutor.backends.openai", "OpenAIBackend"))
+register_backend("transformers", _lazy("tutor.solver.backends.transformers", "TransformersBackend"))
+register_backend("openai", _lazy("tutor.solver.backends.openai", "OpenAIBackend"))
 register_backend("replay", _replay)
 register_backend("scripted", _scripted)
 

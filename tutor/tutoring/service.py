@@ -16,14 +16,14 @@ from typing import Any, Iterator
 from tutor.errors import BadInput, Forbidden, InputTooLong, NotFound, SandboxUnavailable, TutorError
 from tutor.events import (AttemptChecked, Done, ErrorEvent, Event, HintShown, KeyStatus, MasteryUpdated,
                           SessionStarted, TextDelta, TutorMessage)
-from tutor.hints import BOTTOM_OUT, generate_hint
-from tutor.kernels import LazyRunner, SessionKernels
-from tutor.key import KeyStep, SolutionKey, prepare_key
-from tutor.learner import BKTParams, observe
-from tutor.prompt import STOP_STRINGS, build_prompt
-from tutor.skills import tag_problem
-from tutor.tutoring import LiveSession, check_answer, check_steps, opening_message, socratic_reply
-from tutor.views import (ProblemView, SessionSummary, SessionView, check_text, key_from_record,  # noqa: F401
+from tutor.tutoring.hints import BOTTOM_OUT, generate_hint
+from tutor.tutoring.kernels import LazyRunner, SessionKernels
+from tutor.tutoring.key import KeyStep, SolutionKey, prepare_key
+from tutor.tutoring.learner import BKTParams, observe
+from tutor.solver.prompt import STOP_STRINGS, build_prompt
+from tutor.tutoring.skills import tag_problem
+from tutor.tutoring.session import LiveSession, check_answer, check_steps, opening_message, socratic_reply
+from tutor.tutoring.views import (ProblemView, SessionSummary, SessionView, check_text, key_from_record,  # noqa: F401
                          key_steps_for_store, load_live)
 
 log = logging.getLogger(__name__)
@@ -64,7 +64,7 @@ class TutorService:
     def backend(self) -> Any:
         with self._lock:
             if self._backend is None:
-                from tutor.backends import get_backend
+                from tutor.solver.backends import get_backend
                 self._backend = get_backend(None, self.settings)
             return self._backend
 
@@ -313,7 +313,7 @@ class TutorService:
 
     def _solve_turn(self, live: LiveSession, text: str) -> Iterator[Event]:
         """Solve mode: the full tool-integrated solution, streamed, in the session's kernel."""
-        from tutor.loop import run_turn
+        from tutor.solver.loop import run_turn
 
         live.chat.append({"role": "user", "content": text})
         try:

@@ -3,7 +3,7 @@
 Rungs: 1 an orienting question, 2 the strategy or concept, 3 the concrete next move with partial
 work, 4 the bottom-out (the step worked out). Below the bottom-out a hint must not contain the final
 answer nor the current (or any later) step's result: every math expression in it is compared
-symbolically with those values (`tutor.grader.mentions_value`), and arithmetic the hint claims is
+symbolically with those values (`tutor.checking.grader.mentions_value`), and arithmetic the hint claims is
 re-done in the session's kernel. A hint that fails is regenerated, then replaced by a safe fallback.
 """
 
@@ -15,8 +15,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
-from tutor.key import KeyStep, SolutionKey
-from tutor.prompt import build_prompt
+from tutor.tutoring.key import KeyStep, SolutionKey
+from tutor.solver.prompt import build_prompt
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +26,7 @@ BOTTOM_OUT = 4
 Ask = Callable[[str, int], str]   # (prompt, max_tokens) -> model text
 
 
-# --- prompts (DeepSeekMath: one `User:` turn, no system prompt; tutor.prompt adds the framing) ------
+# --- prompts (DeepSeekMath: one `User:` turn, no system prompt; tutor.solver.prompt adds the framing) ------
 
 _RUNG_TASK = {
     1: ("Write ONE short question to the student that makes them notice what this step needs "
@@ -134,7 +134,7 @@ def math_fragments(text: str) -> list[str]:
 def mentions(text: str, value: str, timeout: float) -> bool:
     """Does `text` state `value`? Symbolically (the grader), on the text as written and on its maths
     with the prose taken out; a literal match as a belt and braces. Fails safe (True) on errors."""
-    from tutor.grader import mentions_value
+    from tutor.checking.grader import mentions_value
 
     lit = _literal(value)
     # a literal hit counts only for values long enough not to appear by accident inside other numbers

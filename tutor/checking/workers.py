@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 _HEADER = struct.Struct(">I")
 _READY = "ready"
 # Functions warmed up at worker start, so the first real call does not pay for SymPy's caches.
-_WARMUP = ("tutor.grader:_warm_up", "tutor.steps:_warm_up")
+_WARMUP = ("tutor.checking.grader:_warm_up", "tutor.checking.steps:_warm_up")
 
 
 class WorkerError(Exception):
@@ -60,11 +60,11 @@ class RemoteError(WorkerError):
 class _Worker:
     def __init__(self, memory_mb: int):
         env = dict(os.environ)
-        root = str(Path(__file__).resolve().parent.parent)
+        root = str(Path(__file__).resolve().parents[2])
         env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
         env["MATHTUTOR_WORKER_MEMORY_MB"] = str(memory_mb)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tutor.mathworker"],
+            [sys.executable, "-m", "tutor.checking.workers"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
             env=env, close_fds=True,
         )
@@ -118,7 +118,7 @@ class _Worker:
 
 
 class MathWorkerPool:
-    """`call("tutor.grader:_grade", ref, ans, timeout=2.0)` runs in a warm worker process."""
+    """`call("tutor.checking.grader:_grade", ref, ans, timeout=2.0)` runs in a warm worker process."""
 
     def __init__(self, size: int = 2, *, memory_mb: int = 2048, start_timeout: float = 60.0):
         self.size = max(1, size)
