@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from tests.tutoring.world import PROBLEM, VERIFY_BAD, World, tutor_settings
-from tutor.tutoring.hints import (check_claims, claimed_equalities, forbidden_values, generate_hint, hint_prompt,
-                         math_fragments, mentions)
+from tutor.tutoring.guard import check_claims, check_hint, claimed_equalities, math_fragments, mentions
+from tutor.tutoring.hints import generate_hint, hidden_values, hint_prompt
 from tutor.tutoring.key import KeyStep, SolutionKey, parse_steps, prepare_key
 from tutor.solver.prompt import BOS
 
@@ -20,12 +20,21 @@ def test_hint_prompts_are_deepseekmath_turns_and_only_the_bottom_out_knows_the_r
         assert ("The result of this step is: 14" in p) == (level == 4)
 
 
-def test_forbidden_values_per_rung():
+def test_hidden_values_per_rung():
     step1, step2 = KEY.steps
-    assert forbidden_values(KEY, step1, 2) == {"step 1 result": "14", "step 2 result": "7", "final answer": "7"}
+    assert hidden_values(KEY, step1, 2) == ("7", {1: "14", 2: "7"})
     # the bottom-out of step 1 may show 14 but still not the later result or the answer
-    assert forbidden_values(KEY, step1, 4) == {"step 2 result": "7", "final answer": "7"}
-    assert forbidden_values(KEY, step2, 4) == {}
+    assert hidden_values(KEY, step1, 4) == ("7", {2: "7"})
+    assert hidden_values(KEY, step2, 4) == (None, {})
+
+
+def test_check_hint_names_what_leaks_and_what_is_wrong(sandbox_session):
+    verdict = check_hint("so that 2x = 14, which means x = 7.", "7", {1: "14"}, timeout=10)
+    assert verdict.leak and set(verdict.leaked) == {"final answer", "step 1 result"}
+    assert "gives away" in verdict.reason and "7" not in verdict.reason    # labels, never the hidden values
+    assert not check_hint("What is being done to x?", "7", ["14"], timeout=10).leak
+    wrong = check_hint("Remember that $17 - 3 = 15$.", "7", timeout=10, runner=sandbox_session)
+    assert not wrong.leak and not wrong.ok and wrong.wrong_claims == ("17 - 3 = 15",)
 
 
 def test_the_guard_reads_maths_between_words():

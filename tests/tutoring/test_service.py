@@ -9,7 +9,7 @@ from tests.tutoring.world import (ANSWER, PROBLEM, STEP1_RESULT, VERIFY_BAD, Wor
 from tutor.errors import BadInput, Forbidden, InputTooLong, NotFound
 from tutor.events import (AttemptChecked, CodeOutput, ErrorEvent, FinalAnswer, HintShown, KeyStatus, MasteryUpdated,
                           SessionStarted, TextDelta, TutorMessage)
-from tutor.tutoring.hints import mentions
+from tutor.tutoring.guard import mentions
 from tutor.tutoring.service import TutorService
 
 

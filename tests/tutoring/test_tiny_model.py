@@ -10,7 +10,7 @@ import pytest
 
 from tests.tutoring.world import collect, make_student, of_type, tutor_settings
 from tutor.events import AttemptChecked, HintShown, KeyStatus, TutorMessage
-from tutor.tutoring.hints import mentions
+from tutor.tutoring.guard import mentions
 from tutor.tutoring.service import TutorService
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]  # the tiny model is trained on first use

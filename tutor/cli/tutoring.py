@@ -96,7 +96,7 @@ def _texts(event: Any) -> list[str]:
 def play_problem(service: Any, store: Any, user_id: int, index: int, row: dict[str, str], timeout: float,
                  max_hints: int = 40) -> ProblemOutcome:
     from tutor.events import AttemptChecked, ErrorEvent, HintShown, KeyStatus
-    from tutor.tutoring.hints import mentions
+    from tutor.tutoring.guard import mentions
 
     out = ProblemOutcome(index)
     t0 = time.monotonic()

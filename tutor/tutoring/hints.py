@@ -3,20 +3,19 @@
 Rungs: 1 an orienting question, 2 the strategy or concept, 3 the concrete next move with partial
 work, 4 the bottom-out (the step worked out). Below the bottom-out a hint must not contain the final
 answer nor the current (or any later) step's result: every math expression in it is compared
-symbolically with those values (`tutor.checking.grader.mentions_value`), and arithmetic the hint claims is
-re-done in the session's kernel. A hint that fails is regenerated, then replaced by a safe fallback.
+symbolically with those values and the arithmetic the hint claims is re-done in the session's kernel
+(`tutor.tutoring.guard.check_hint`). A hint that fails is regenerated, then replaced by a safe fallback.
 """
 
 from __future__ import annotations
 
-import ast
 import logging
-import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
-from tutor.tutoring.key import KeyStep, SolutionKey
 from tutor.solver.prompt import build_prompt
+from tutor.tutoring.guard import ClaimCheck, check_hint
+from tutor.tutoring.key import KeyStep, SolutionKey
 
 log = logging.getLogger(__name__)
 
@@ -88,164 +87,21 @@ def socratic_prompt(problem: str, key: SolutionKey | None, step: KeyStep | None,
     return build_prompt("\n".join(lines), mode="none")
 
 
-# --- the guard -------------------------------------------------------------------------------------
+# --- what a rung may not say ------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class GuardResult:
-    ok: bool
-    leaked: tuple[str, ...] = ()      # labels of what leaked ("final answer", "step 2 result"), never values
-    wrong_claims: tuple[str, ...] = ()
-    reason: str = ""
-
-
-def _literal(value: str) -> str:
-    v = re.sub(r"\\left|\\right|\\!|\\,|\s+|\$", "", value)
-    return v.strip("{}")
-
-
-# Words that are part of the maths, kept when prose is stripped from a hint.
-_MATH_WORDS = {"sqrt", "sin", "cos", "tan", "cot", "sec", "csc", "log", "ln", "exp", "pi", "mod", "abs"}
-_WORD = re.compile(r"(?<!\\)\b[A-Za-z]{2,}\b")
-
-
-def math_fragments(text: str) -> list[str]:
-    """The maths left when the prose is taken out of a sentence ("so that 2x = 14, which means x = 7"
-    gives ["2x = 14", "x = 7"]), so plain-text equations between words are compared too."""
-    plain = _MATH_SEGMENT.sub(lambda m: " ; " + m.group(0).strip("$") + " ; ", text)
-    plain = _WORD.sub(lambda m: m.group(0) if m.group(0).lower() in _MATH_WORDS else " ; ", plain)
-    frags, depth, cur = [], 0, []
-    for ch in plain:
-        depth += ch in "({[" 
-        depth -= ch in ")}]"
-        if ch in ";:?!\n" or (ch == "," and depth <= 0):
-            frags.append("".join(cur))
-            cur = []
-        else:
-            cur.append(ch)
-    frags.append("".join(cur))
-    out = []
-    for f in frags:
-        f = f.strip().strip(".").strip()
-        if re.search(r"\d", f) and f not in out:
-            out.append(f)
-    return out
-
-
-def mentions(text: str, value: str, timeout: float) -> bool:
-    """Does `text` state `value`? Symbolically (the grader), on the text as written and on its maths
-    with the prose taken out; a literal match as a belt and braces. Fails safe (True) on errors."""
-    from tutor.checking.grader import mentions_value
-
-    lit = _literal(value)
-    # a literal hit counts only for values long enough not to appear by accident inside other numbers
-    if len(lit) >= 3 and lit in re.sub(r"\\left|\\right|\s+|\$", "", text):
-        return True
-    try:
-        if mentions_value(text, value, timeout=timeout):
-            return True
-        frags = math_fragments(text)
-        return bool(frags) and bool(mentions_value(" ; ".join(f"${f}$" for f in frags), value, timeout=timeout))
-    except Exception:  # noqa: BLE001 - the grader failing must not let a hint through unchecked
-        log.warning("mentions_value failed; treating the hint as leaking", exc_info=True)
-        return True
-
-
-def forbidden_values(key: SolutionKey, step: KeyStep, level: int) -> dict[str, str]:
-    """label -> value a hint at this rung must not contain.
+def hidden_values(key: SolutionKey, step: KeyStep, level: int) -> tuple[str | None, dict[int, str]]:
+    """(final answer or None, {step number: result}) that a hint at this rung must not contain.
 
     Below the bottom-out: the final answer and the results of this and every later step. At the
     bottom-out only this step's own result may appear, so later results and the final answer (unless
-    it *is* this step's result) stay forbidden.
+    it *is* this step's result) stay hidden.
     """
-    out: dict[str, str] = {}
     allowed = step.result if level == BOTTOM_OUT else None
-    for s in key.steps:
-        if s.index >= step.index and s.result and s.result != allowed:
-            out[f"step {s.index} result"] = s.result
-    if key.answer and key.answer != allowed and not (level == BOTTOM_OUT and step.index == len(key.steps)):
-        out["final answer"] = key.answer
-    return out
-
-
-def check_text(text: str, forbidden: dict[str, str], timeout: float) -> GuardResult:
-    leaked = tuple(label for label, value in forbidden.items() if value and mentions(text, value, timeout))
-    if leaked:
-        return GuardResult(False, leaked=leaked, reason="gives away " + ", ".join(leaked))
-    return GuardResult(True)
-
-
-# --- claims re-done in the kernel -------------------------------------------------------------------
-
-_MATH_SEGMENT = re.compile(r"\$\$(.+?)\$\$|\$(.+?)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]", re.S)
-_PLAIN_EQUALITY = re.compile(r"(?<![\w$\\])([\d\s.+\-*/^()]+(?:=[\d\s.+\-*/^()]+)+)")
-
-
-def latex_to_python(tex: str) -> str:
-    """Enough LaTeX -> Python for the arithmetic a hint claims; anything else fails to parse later."""
-    s = tex.replace("\\left", "").replace("\\right", "").replace("\\,", "").replace("\\!", "")
-    s = s.replace("\\cdot", "*").replace("\\times", "*").replace("\\div", "/")
-    for _ in range(4):  # nested fractions
-        s = re.sub(r"\\[dt]?frac\{([^{}]*)\}\{([^{}]*)\}", r"((\1)/(\2))", s)
-        s = re.sub(r"\\sqrt\{([^{}]*)\}", r"sqrt(\1)", s)
-    s = s.replace("\\pi", "pi").replace("^", "**").replace("{", "(").replace("}", ")")
-    return s.replace("\\", "")
-
-
-def claimed_equalities(text: str) -> list[tuple[str, str]]:
-    """Adjacent sides of every `a = b (= c ...)` in the hint's math, as Python expressions."""
-    chunks = [latex_to_python(next(g for g in m.groups() if g)) for m in _MATH_SEGMENT.finditer(text)]
-    plain = _MATH_SEGMENT.sub(" ", text)
-    chunks += [m.group(1) for m in _PLAIN_EQUALITY.finditer(plain)]
-    pairs: list[tuple[str, str]] = []
-    for chunk in chunks:
-        sides = [s.strip() for s in chunk.split("=")]
-        if len(sides) < 2 or any(c in chunk for c in "<>") or "==" in chunk:
-            continue
-        pairs += [(a, b) for a, b in zip(sides, sides[1:]) if a and b]
-    return pairs[:12]
-
-
-_CLAIM_CODE = """\
-from sympy import simplify as _simplify
-from sympy.parsing.sympy_parser import parse_expr as _parse, standard_transformations as _st, \\
-    implicit_multiplication_application as _imp, convert_xor as _xor
-_claims = {claims!r}
-_verdicts = []
-for _a, _b in _claims:
-    try:
-        _ea = _parse(_a, transformations=_st + (_imp, _xor)); _eb = _parse(_b, transformations=_st + (_imp, _xor))
-        _d = _simplify(_ea - _eb)
-        # only a claim without unknowns can be false; with unknowns it may be an equation to solve
-        _verdicts.append(True if _d == 0 else (False if not (_ea.free_symbols | _eb.free_symbols) else None))
-    except Exception:
-        _verdicts.append(None)
-print(_verdicts)
-"""
-
-
-@dataclass(frozen=True)
-class ClaimCheck:
-    claim: str
-    holds: bool | None   # None: could not be checked (unknowns, unreadable, no kernel)
-
-
-def check_claims(text: str, runner: Any | None, timeout: float = 10.0) -> list[ClaimCheck]:
-    """Re-do in the kernel the arithmetic the text claims; [] when it claims none."""
-    pairs = claimed_equalities(text)
-    if not pairs:
-        return []
-    if runner is None:
-        return [ClaimCheck(f"{a} = {b}", None) for a, b in pairs]
-    try:
-        result = runner.run(_CLAIM_CODE.format(claims=pairs), timeout=timeout)
-        verdicts = ast.literal_eval(result.stdout.strip().splitlines()[-1]) \
-            if result.error is None and result.stdout.strip() else None
-    except Exception:  # noqa: BLE001 - a kernel problem leaves the claims unchecked, not the hint refused
-        log.warning("claim check failed", exc_info=True)
-        verdicts = None
-    if not isinstance(verdicts, list) or len(verdicts) != len(pairs):
-        return [ClaimCheck(f"{a} = {b}", None) for a, b in pairs]
-    return [ClaimCheck(f"{a} = {b}", v if v in (True, False) else None) for (a, b), v in zip(pairs, verdicts)]
+    results = {s.index: s.result for s in key.steps if s.index >= step.index and s.result and s.result != allowed}
+    answer = key.answer
+    if not answer or answer == allowed or (level == BOTTOM_OUT and step.index == len(key.steps)):
+        answer = None
+    return answer, results
 
 
 # --- generation with the guard ---------------------------------------------------------------------
@@ -253,7 +109,7 @@ def check_claims(text: str, runner: Any | None, timeout: float = 10.0) -> list[C
 def fallback_hint(key: SolutionKey, step: KeyStep, level: int, timeout: float) -> str:
     """A hint built without the model. It names the step's description only if that is safe itself."""
     desc = step.description.strip().rstrip(".")
-    if desc and not check_text(desc, forbidden_values(key, step, min(level, BOTTOM_OUT - 1)), timeout).ok:
+    if desc and check_hint(desc, *hidden_values(key, step, min(level, BOTTOM_OUT - 1)), timeout=timeout).leak:
         desc = ""
     what = f" ({desc[0].lower() + desc[1:]})" if desc else ""
     if level == 1:
@@ -290,7 +146,7 @@ def generate_hint(ask: Ask, problem: str, key: SolutionKey, step: KeyStep, level
                   regenerations: int = 1, max_tokens: int = 200, timeout: float = 5.0) -> HintResult:
     if level not in LEVELS:
         raise ValueError(f"hint level must be 1..4, got {level}")
-    forbidden = forbidden_values(key, step, level)
+    answer, results = hidden_values(key, step, level)
     reasons: list[str] = []
     generations = 0
     for attempt in range(1 + max(0, regenerations)):
@@ -304,14 +160,12 @@ def generate_hint(ask: Ask, problem: str, key: SolutionKey, step: KeyStep, level
         if not text:
             reasons.append("empty")
             continue
-        verdict = check_text(text, forbidden, timeout)
-        claims = tuple(check_claims(text, runner))
-        wrong = [c.claim for c in claims if c.holds is False]
-        if verdict.ok and not wrong:
+        verdict = check_hint(text, answer, results, timeout=timeout, runner=runner)
+        if verdict.ok:
             return HintResult(step.index, level, text, passed_first=attempt == 0, generations=generations,
                               fallback=False, guard="passed" if attempt == 0 else "regenerated",
-                              reasons=tuple(reasons), claims=claims)
-        reasons.append(verdict.reason or ("wrong claim: " + "; ".join(wrong)))
+                              reasons=tuple(reasons), claims=verdict.claims)
+        reasons.append(verdict.reason)
     text = fallback_hint(key, step, level, timeout)
     return HintResult(step.index, level, text, passed_first=False, generations=generations, fallback=True,
                       guard="fallback", reasons=tuple(reasons))

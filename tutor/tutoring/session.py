@@ -13,7 +13,8 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from tutor.tutoring.hints import BOTTOM_OUT, Ask, check_text, forbidden_values, socratic_prompt
+from tutor.tutoring.guard import check_hint, mentions
+from tutor.tutoring.hints import BOTTOM_OUT, Ask, hidden_values, socratic_prompt
 from tutor.tutoring.key import KeyStep, SolutionKey
 
 # What a student types to get the answer handed over, or to talk the tutor out of its rules.
@@ -72,17 +73,17 @@ class LiveSession:
         """May the final answer now be said? Only after solving it or the last bottom-out."""
         return self.solved or self.revealed
 
-    def forbidden(self) -> dict[str, str]:
-        """What no message to the student may contain right now (labels -> hidden values)."""
+    def hidden(self) -> tuple[str | None, dict[int, str]]:
+        """What no message to the student may contain right now: (final answer, {step: result})."""
         step = self.current
         if self.answer_open or self.key is None or step is None:
-            return {}
-        return forbidden_values(self.key, step, BOTTOM_OUT - 1)
+            return None, {}
+        return hidden_values(self.key, step, BOTTOM_OUT - 1)
 
 
 def safe(text: str, live: LiveSession, timeout: float) -> bool:
-    forbidden = live.forbidden()
-    return not forbidden or check_text(text, forbidden, timeout).ok
+    answer, results = live.hidden()
+    return not (answer or results) or not check_hint(text, answer, results, timeout=timeout).leak
 
 
 def say(live: LiveSession, text: str, plain: str, timeout: float) -> str:
@@ -137,9 +138,9 @@ def socratic_reply(live: LiveSession, message: str, ask: Ask, *, regenerations: 
         if not text:
             reasons.append("empty")
             continue
-        forbidden = live.forbidden()
-        verdict = check_text(text, forbidden, timeout) if forbidden else None
-        if verdict is None or verdict.ok:
+        answer, results = live.hidden()
+        verdict = check_hint(text, answer, results, timeout=timeout) if answer or results else None
+        if verdict is None or not verdict.leak:
             return Reply(text, "passed" if attempt == 0 else "regenerated", attempt == 0, tuple(reasons))
         reasons.append(verdict.reason)
     return Reply("Good question. What do you already know from the problem that could help with the step you're "
@@ -215,7 +216,6 @@ def check_steps(live: LiveSession, text: str, timeout: float, max_lines: int,
                 checker: Callable[..., Any] | None = None) -> Check:
     """Check each line against the line before (the student's last accepted line, or the problem)."""
     from tutor.errors import BadInput
-    from tutor.tutoring.hints import mentions
 
     if checker is None:
         from tutor.checking.steps import check_step as checker
