@@ -6,10 +6,6 @@ error came from. Messages promise what is true: nothing typed or recorded is los
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from tutor.errors import TutorError
-
 _TEXT: dict[str, str] = {
     "backend_unavailable": "The tutor's model is not answering right now. Your question and your work are "
                            "saved — please try again in a minute.",
@@ -50,12 +46,6 @@ _TEXT: dict[str, str] = {
 _DETAILED = {"bad_input", "forbidden", "too_long", "unreadable", "mode_not_allowed"}
 
 
-@dataclass(frozen=True)
-class Friendly:
-    code: str
-    text: str
-
-
 def friendly(code: str, detail: str | None = None) -> str:
     """User text for an error code; unknown codes get the generic sentence, never a stack trace.
     `detail` (an error's own message) is added only for codes whose messages are written for users."""
@@ -64,17 +54,6 @@ def friendly(code: str, detail: str | None = None) -> str:
         detail = detail.strip().rstrip(".")
         text = f"{text} ({detail[:300]}.)"
     return text
-
-
-def friendly_error(exc: BaseException) -> Friendly:
-    """Map an exception raised by the service to (code, user text)."""
-    if isinstance(exc, TutorError):
-        return Friendly(exc.code, friendly(exc.code, exc.message))
-    return Friendly("error", friendly("error"))
-
-
-def http_status(exc: BaseException) -> int:
-    return exc.status if isinstance(exc, TutorError) else 500
 
 
 def known_codes() -> list[str]:
