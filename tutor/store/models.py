@@ -101,6 +101,25 @@ class User(Base):
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     last_failed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # bumped to end every sign-in of the user at once (password change): cookies carry the epoch they got
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class SignedOut(Base):
+    """Session cookies signed out before they expire, refused until then (sha256 of the cookie's nonce)."""
+    __tablename__ = "signed_out"
+    nonce_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class WriteProbe(Base):
+    """One row /healthz rewrites to prove the store still commits (a full disk or a read-only database
+    answers reads)."""
+    __tablename__ = "write_probe"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    by: Mapped[str] = mapped_column(CleanString(128), default="")
 
 
 class Class(Base):

@@ -29,6 +29,7 @@ class UserRecord:
     failed_logins: int
     locked_until: dt.datetime | None
     has_password: bool = False
+    session_epoch: int = 0           # cookies issued under an older epoch are refused
 
 
 @dataclass(frozen=True)

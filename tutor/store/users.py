@@ -95,9 +95,10 @@ class UsersMixin(StoreBase):
         return self._write(tx)
 
     def set_password(self, user_id: int, password: str) -> UserRecord:
-        """New password; clears failed sign-ins and any lock."""
+        """New password; clears failed sign-ins and any lock, and ends every sign-in made with the old one
+        (the session epoch moves on: app/ re-issues a cookie for the user who changed it themselves)."""
         return self._update_user(user_id, password_hash=hash_password(self.hasher, password),
-                                 failed_logins=0, locked_until=None)
+                                 failed_logins=0, locked_until=None, session_epoch=User.session_epoch + 1)
 
     def set_role(self, user_id: int, role: str) -> UserRecord:
         return self._update_user(user_id, role=_check_role(role))
@@ -128,8 +129,9 @@ class UsersMixin(StoreBase):
 
     def login(self, name: str, password: str, *, max_failures: int = 5, lockout_s: float = 300.0) -> LoginResult:
         """Check a sign-in and keep the throttling state: after `max_failures` wrong passwords in a row
-        the account refuses sign-in for `lockout_s` seconds (even with the right password); a good
-        sign-in resets the counter and sets last seen. Unknown names cost the same time as known ones."""
+        the account refuses sign-in for `lockout_s` seconds (even with the right password; 0: never,
+        the web app backs off per name and client instead, app/throttle.py); a good sign-in resets the
+        counter and sets last seen. Unknown names cost the same time as known ones."""
         found = self._read(lambda s: s.execute(select(User.id, User.password_hash).where(User.name == name)).first())
         if found is None:
             verify(self.hasher, self._dummy(), password)
@@ -145,7 +147,7 @@ class UsersMixin(StoreBase):
             if not good:
                 row.failed_logins += 1
                 row.last_failed_at = now
-                if row.failed_logins >= max_failures:
+                if max_failures > 0 and row.failed_logins >= max_failures:
                     row.locked_until = now + dt.timedelta(seconds=lockout_s)
                     row.failed_logins = 0
                     return LoginResult(False, "locked", None, row.locked_until)
