@@ -1,7 +1,6 @@
-"""What an admin changes: users (create, deactivate, reset password, change role) and classes (create,
-assign teachers, enroll students one by one or from a CSV roster). Each action validates its input with
-a clear message, writes through the store and records itself in the audit log; an admin cannot lock
-themselves out (deactivate or demote their own account).
+"""The admin page's side of what an admin changes: users and classes (one by one or from a CSV roster)
+go through the operations in tutor.school, which check the role and write the audit entry; this module
+turns the page's widget values into their arguments and shapes the tables the page shows.
 """
 
 from __future__ import annotations
@@ -11,11 +10,11 @@ from typing import Any
 
 import pandas as pd
 
-from app.teacher_actions import audit
 from tutor.errors import BadInput
+from tutor.school import classes, users
 from tutor.school.roster import RosterResult, apply_roster, parse_roster
+from tutor.school.users import ROLES
 
-ROLES = ("student", "teacher", "admin")
 USER_COLUMNS = ["id", "user", "display name", "role", "active", "last seen", "locked until"]
 CLASS_COLUMNS = ["id", "class", "teachers", "students", "solve mode", "hint skipping"]
 AUDIT_COLUMNS = ["when", "who", "action", "target", "details"]
@@ -33,6 +32,10 @@ def _int(value: Any, what: str) -> int:
         raise BadInput(f"choose a {what} first") from None
 
 
+def _ints(values: Any, what: str) -> list[int]:
+    return [_int(v, what) for v in values or []]
+
+
 class AdminActions:
     def __init__(self, ctx: Any):
         self.store = ctx.store
@@ -48,41 +51,18 @@ class AdminActions:
                 for u in self.store.list_users(role=role)]
 
     def create_user(self, actor: Any, name: str, display: str, role: str, password: str) -> Any:
-        name = (name or "").strip()
-        if role not in ROLES:
-            raise BadInput("choose a role: student, teacher or admin")
-        if not password:
+        if role in ROLES and not password:  # the page has no other way to give the account one later
             raise BadInput("give the new account a password (at least 8 characters)")
-        user = self.store.create_user(name, role, password=password, display_name=(display or "").strip())
-        audit(self.store, actor, "user.create", target_type="user", target_id=user.id, label=user.name, role=role)
-        return user
+        return users.create_user(self.store, actor, name, role, password=password, display_name=display)
 
     def set_active(self, actor: Any, user_id: Any, active: bool) -> Any:
-        uid = _int(user_id, "user")
-        if uid == actor.id and not active:
-            raise BadInput("you cannot deactivate your own account")
-        user = self.store.set_active(uid, active)
-        audit(self.store, actor, "user.activate" if active else "user.deactivate", target_type="user",
-              target_id=uid, label=user.name)
-        return user
+        return users.set_active(self.store, actor, _int(user_id, "user"), active)
 
     def reset_password(self, actor: Any, user_id: Any, password: str) -> Any:
-        uid = _int(user_id, "user")
-        user = self.store.set_password(uid, password or "")
-        audit(self.store, actor, "user.password", target_type="user", target_id=uid, label=user.name)
-        return user
+        return users.set_password(self.store, actor, _int(user_id, "user"), password)
 
     def set_role(self, actor: Any, user_id: Any, role: str) -> Any:
-        uid = _int(user_id, "user")
-        if role not in ROLES:
-            raise BadInput("choose a role: student, teacher or admin")
-        if uid == actor.id and role != "admin":
-            raise BadInput("you cannot take the admin role from your own account")
-        before = self.store.get_user(uid)
-        user = self.store.set_role(uid, role)
-        audit(self.store, actor, "user.role", target_type="user", target_id=uid, label=user.name,
-              before=before.role, after=role)
-        return user
+        return users.set_role(self.store, actor, _int(user_id, "user"), role)
 
     # --- classes -----------------------------------------------------------------------------------------
     def classes_frame(self) -> pd.DataFrame:
@@ -96,43 +76,16 @@ class AdminActions:
     def class_choices(self) -> list[tuple[str, int]]:
         return [(c.name, c.id) for c in self.store.list_classes()]
 
-    def _teacher_ids(self, ids: Any) -> list[int]:
-        out = []
-        for value in ids or []:
-            user = self.store.get_user(_int(value, "teacher"))
-            if user.role not in ("teacher", "admin"):
-                raise BadInput(f"{user.name} is a {user.role}; only teachers and admins can teach a class")
-            out.append(user.id)
-        return out
-
     def create_class(self, actor: Any, name: str, teacher_ids: Any, solve: bool, skip: bool) -> Any:
-        teachers = self._teacher_ids(teacher_ids)
-        cls = self.store.create_class((name or "").strip(), teachers=teachers, allow_solve_mode=bool(solve),
-                                      allow_hint_skip=bool(skip))
-        audit(self.store, actor, "class.create", target_type="class", target_id=cls.id, label=cls.name,
-              teachers=teachers, allow_solve_mode=bool(solve), allow_hint_skip=bool(skip))
-        return cls
+        return classes.create_class(self.store, actor, name, teacher_ids=_ints(teacher_ids, "teacher"),
+                                    allow_solve_mode=bool(solve), allow_hint_skip=bool(skip))
 
     def add_teachers(self, actor: Any, class_id: Any, teacher_ids: Any) -> Any:
-        cls = self.store.get_class(_int(class_id, "class"))
-        teachers = self._teacher_ids(teacher_ids)
-        if not teachers:
-            raise BadInput("choose at least one teacher")
-        for tid in teachers:
-            self.store.add_teacher(cls.id, tid)
-        audit(self.store, actor, "class.teacher", target_type="class", target_id=cls.id, label=cls.name,
-              teachers=teachers)
-        return cls
+        return classes.add_teachers(self.store, actor, _int(class_id, "class"), _ints(teacher_ids, "teacher"))
 
     def enroll(self, actor: Any, class_id: Any, student_ids: Any) -> tuple[Any, int]:
-        cls = self.store.get_class(_int(class_id, "class"))
-        ids = [_int(v, "student") for v in student_ids or []]
-        if not ids:
-            raise BadInput("choose at least one student")
-        new = sum(1 for uid in ids if self.store.enroll(cls.id, uid))
-        audit(self.store, actor, "class.enroll", target_type="class", target_id=cls.id, label=cls.name,
-              students=ids)
-        return cls, new
+        done = classes.enroll(self.store, actor, _int(class_id, "class"), _ints(student_ids, "student"))
+        return done.cls, len(done.added)
 
     def roster(self, actor: Any, class_id: Any, file: Any) -> tuple[Any, list[RosterResult]]:
         cls = self.store.get_class(_int(class_id, "class"))
@@ -143,8 +96,7 @@ class AdminActions:
             raw = path.read_bytes()
         except OSError:
             raise BadInput("the uploaded roster could not be read; upload it again") from None
-        entries = parse_roster(raw)
-        return cls, apply_roster(self.store, cls.id, entries, actor_id=actor.id)
+        return cls, apply_roster(self.store, actor, cls.id, parse_roster(raw))
 
     @staticmethod
     def roster_frame(results: list[RosterResult]) -> pd.DataFrame:

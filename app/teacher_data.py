@@ -1,6 +1,7 @@
 """What the teacher page may see and how it is shaped: the access rules (a teacher sees only the classes
-they teach and the sessions of those classes' students; an admin sees every class), and the tables and
-chart frames built from the store's read views. No Gradio here, so the rules are tested directly.
+they teach and the sessions of those classes' students; an admin sees every class; defined in
+tutor.school.access), and the tables and chart frames built from the store's read views. No Gradio here,
+so the rules are tested directly.
 
 Every lookup that fails for lack of access raises NotFound, exactly as for a thing that does not
 exist: a teacher of another class learns nothing, not even that an id is in use.
@@ -12,58 +13,14 @@ from typing import Any
 
 import pandas as pd
 
-from tutor.errors import NotFound
+# The access rules live with the school's operations, which apply them too; the pages reach them from here.
+from tutor.school.access import classes_for, require_class, require_flag, require_session  # noqa: F401
 
 ROSTER_COLUMNS = ["student", "name", "sessions", "finished", "solved", "first-try correct %", "hints per step",
                   "bottom-out %", "time on task (min)", "open flags", "last active"]
 STRUGGLE_COLUMNS = ["problem", "text", "learners", "answer attempts", "wrong %", "hints", "most common wrong answers"]
 FLAG_COLUMNS = ["flag", "session", "student", "source", "reason", "note", "raised", "status"]
 SESSION_COLUMNS = ["session", "student", "title", "mode", "status", "started", "hints", "solved"]
-
-
-# --- access ---------------------------------------------------------------------------------------------
-def classes_for(store: Any, user: Any) -> list[Any]:
-    """The classes this user may review: those they teach; every class for an admin."""
-    if user.role == "admin":
-        return store.list_classes()
-    if user.role == "teacher":
-        return store.list_classes(teacher_id=user.id)
-    return []
-
-
-def require_class(store: Any, user: Any, class_id: Any) -> Any:
-    """The class if this user may review it; NotFound otherwise."""
-    try:
-        cid = int(class_id)
-    except (TypeError, ValueError):
-        raise NotFound("choose a class first") from None
-    if user.role == "admin":
-        return store.get_class(cid)
-    if user.role == "teacher" and store.teaches(user.id, cid):
-        return store.get_class(cid)
-    raise NotFound("no such class")
-
-
-def require_session(store: Any, user: Any, class_id: Any, session_id: Any) -> Any:
-    """The session if its learner is enrolled in a class this user may review; NotFound otherwise."""
-    cls = require_class(store, user, class_id)
-    try:
-        sid = int(session_id)
-        record = store.get_session(sid)
-    except (TypeError, ValueError, NotFound):
-        raise NotFound("no such session") from None
-    if record.user_id not in {u.id for u in store.class_students(cls.id)}:
-        raise NotFound("no such session")
-    return record
-
-
-def require_flag(store: Any, user: Any, class_id: Any, flag_id: Any) -> Any:
-    try:
-        flag = store.get_flag(int(flag_id))
-    except (TypeError, ValueError, NotFound):
-        raise NotFound("no such flag") from None
-    require_session(store, user, class_id, flag.session_id)
-    return flag
 
 
 # --- shaping --------------------------------------------------------------------------------------------

@@ -81,6 +81,10 @@ def test_classes_teachers_and_enrolment(admin):
     assert (row["class"], row["students"], row["solve mode"]) == ("Physics P", 1, "allowed")
     assert [e.action for e in reversed(store.audit_log())] == ["class.create", "class.teacher", "class.enroll",
                                                                "class.enroll"]
+    # people are named by user name in every entry, as the command line's entries name them
+    assert [e.details for e in reversed(store.audit_log())][:3] == [
+        {"teachers": ["tina"], "allow_solve_mode": True, "allow_hint_skip": False},
+        {"teachers": ["otto"]}, {"students": ["sam"], "already_enrolled": []}]
 
 
 def test_a_roster_creates_and_enrolls_students_and_a_bad_one_changes_nothing(admin, tmp_path):
@@ -177,12 +181,14 @@ def test_the_cli_does_what_the_admin_page_does(admin, tmp_path, monkeypatch):
     out = _cli(monkeypatch, store, "admin", "roster", "Physics P", str(roster))
     assert out.exit_code == 0 and "kai" in out.output and "created  password:" in out.output
     assert [u.name for u in store.class_students(cls.id)] == ["kai"]
-    out = _cli(monkeypatch, store, "admin", "teach", "Physics P", "tina")
+    out = _cli(monkeypatch, store, "class", "set", "Physics P", "--add-teacher", "tina")
     assert out.exit_code == 0 and [t.name for t in store.class_teachers(cls.id)] == ["tina"]
-    out = _cli(monkeypatch, store, "admin", "teach", "Physics P", "kai")
+    out = _cli(monkeypatch, store, "class", "set", "Physics P", "--add-teacher", "kai", "--allow-hint-skip")
     assert out.exit_code == 1 and "only teachers and admins" in out.output
-    out = _cli(monkeypatch, store, "admin", "class-settings", "Physics P", "--allow-solve-mode")
-    assert "solve mode allowed, hint skipping not allowed" in out.output and store.get_class(cls.id).allow_solve_mode
+    assert not store.get_class(cls.id).allow_hint_skip  # refused as a whole: the switch did not change either
+    out = _cli(monkeypatch, store, "class", "set", "Physics P", "--allow-solve-mode")
+    assert "allow_solve_mode=True" in out.output and store.get_class(cls.id).allow_solve_mode
+    assert not store.get_class(cls.id).allow_hint_skip
     sid = store.create_session(store.user_by_name("kai").id, question="2+2").id
     flag = store.raise_flag(sid, "sandbox_kill", note="timed out", source="system")
     out = _cli(monkeypatch, store, "admin", "flags", "Physics P")
@@ -193,7 +199,53 @@ def test_the_cli_does_what_the_admin_page_does(admin, tmp_path, monkeypatch):
     actions = [line for line in out.output.splitlines() if line.strip()]
     assert any('"class.roster"' in line and '"cli"' in line for line in actions)
     assert any('"flag.resolve"' in line for line in actions)
+    # the same entry, in the same form, as the admin page leaves for the same change
+    taught = store.audit_log(action="class.teacher")
+    assert [(e.actor_name, e.actor_id, e.details) for e in taught] == [("cli", None, {"teachers": ["tina"]})]
     bad = tmp_path / "bad.csv"
     bad.write_text("username\nno good\n", encoding="utf-8")
     out = _cli(monkeypatch, store, "admin", "roster", "Physics P", str(bad))
     assert out.exit_code == 1 and "nothing was changed" in out.output
+
+
+def test_each_operation_checks_who_acts(admin):
+    """The web pages check roles before they call, and the operations check again: a teacher who reaches
+    one (a forged event, a page that forgot) changes nothing and leaves no audit entry."""
+    from tutor.errors import Forbidden
+    from tutor.school import classes, users
+    from tutor.school.access import CLI_ACTOR
+    from tutor.school.flags import resolve_flag
+    from tutor.school.roster import apply_roster
+
+    store = admin.store
+    tina = store.create_user("tina", "teacher")
+    otto = store.create_user("otto", "teacher")
+    sam = store.create_user("sam", "student")
+    mine = store.create_class("Mine", teachers=[tina.id])
+    other = store.create_class("Other", teachers=[otto.id])
+    store.enroll(other.id, sam.id)
+    flag = store.raise_flag(store.create_session(sam.id, question="1+1").id, "note", source="system")
+    before = len(store.audit_log())
+    for attempt in (lambda: users.create_user(store, tina, "eve", "admin", password="password123"),
+                    lambda: users.set_role(store, tina, tina.id, "admin"),
+                    lambda: users.set_password(store, tina, sam.id, "password123"),
+                    lambda: classes.create_class(store, tina, "Mine too"),
+                    lambda: classes.add_teachers(store, tina, other.id, [tina.id]),
+                    lambda: classes.enroll(store, tina, mine.id, [sam.id]),
+                    lambda: apply_roster(store, tina, mine.id, parse_roster("username\nsam\n")),
+                    lambda: resolve_flag(store, tina, flag.id, "mine now")):
+        with pytest.raises(Forbidden):
+            attempt()
+    for attempt in (lambda: classes.set_class_settings(store, tina, other.id, allow_solve_mode=True),
+                    lambda: classes.export_class(store, tina, other.id, "csv", __import__("io").StringIO()),
+                    lambda: resolve_flag(store, tina, flag.id, "mine now", class_id=other.id),
+                    lambda: resolve_flag(store, tina, flag.id, "mine now", class_id=mine.id)):
+        with pytest.raises(NotFound):
+            attempt()
+    assert len(store.audit_log()) == before and store.get_user(tina.id).role == "teacher"
+    assert not store.get_class(other.id).allow_solve_mode and store.get_flag(flag.id).resolved_at is None
+    # the class's own teacher may change its settings; the command line acts as an admin
+    assert classes.set_class_settings(store, otto, other.id, allow_hint_skip=True).allow_hint_skip
+    assert resolve_flag(store, CLI_ACTOR, flag.id, "seen").resolved_by is None
+    assert [(e.actor_name, e.action) for e in store.audit_log()[:2]] == [("cli", "flag.resolve"),
+                                                                         ("otto", "class.settings")]

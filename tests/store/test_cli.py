@@ -32,7 +32,8 @@ def test_cli_round_trip(run, db_url, tmp_path):
     assert "CREATE TABLE tutor_sessions" in run("db", "upgrade", "--sql").output
     assert "base (empty)" in run("db", "current").output  # --sql printed, ran nothing
     run("db", "upgrade")
-    assert "current:  0001" in run("db", "current").output
+    lines = dict(line.split(":", 1) for line in run("db", "current").output.splitlines())
+    assert lines["current"].strip() == lines["head"].strip() != "base (empty)"
     run("db", "check")
     run("user", "add", "tina", "--role", "teacher", "--password-stdin", input="teacher pass 1\n")
     run("user", "add", "sam", "--role", "student", "--password-stdin", input="student pass 1\n")
@@ -69,6 +70,14 @@ def test_cli_round_trip(run, db_url, tmp_path):
         store.record_attempt(session.id, kind="answer", input="2", verdict="correct")
         store.record_hint(session.id, step=1, level=1, text="undo the +1")
         assert store.class_policy(sam.id).allow_solve_mode
+        # each change is the admin page's operation, audited as the `cli` operator
+        log = [(e.actor_name, e.action) for e in reversed(store.audit_log())]
+        assert {name for name, _ in log} == {"cli"}
+        assert [a for _, a in log if a.startswith("user.") and a != "user.create"] == ["user.password",
+                                                                                      "user.deactivate"]
+        assert [a for _, a in log if a.startswith("class.")] == [
+            "class.create", "class.enroll", "class.teacher", "class.settings", "class.teacher.remove",
+            "class.settings", "class.unenroll", "class.enroll"]
     finally:
         store.close()
 

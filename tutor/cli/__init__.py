@@ -12,6 +12,8 @@ COMMAND_MODULES = [
     "tutor.cli.config",
     "tutor.cli.tutoring",
     "tutor.cli.store",
+    "tutor.cli.users",
+    "tutor.cli.classes",
     "tutor.cli.sandbox",
     "tutor.cli.grading",
     "tutor.cli.solver",

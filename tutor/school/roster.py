@@ -16,9 +16,13 @@ import io
 import re
 import secrets
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from tutor.errors import BadInput
+from tutor.school.access import Actor, audit, require_admin
+
+if TYPE_CHECKING:
+    from tutor.store import Store
 
 MAX_ROWS = 2000
 MAX_BYTES = 1_000_000
@@ -113,7 +117,7 @@ def parse_roster(text: str | bytes) -> list[RosterEntry]:
     return entries
 
 
-def check_roster(store: Any, entries: list[RosterEntry]) -> None:
+def check_roster(store: Store, entries: list[RosterEntry]) -> None:
     """Existing accounts on the roster must be students (a teacher is not enrolled by accident)."""
     problems = []
     for e in entries:
@@ -124,10 +128,10 @@ def check_roster(store: Any, entries: list[RosterEntry]) -> None:
         raise BadInput("nothing was changed — " + "; ".join(problems[:10]))
 
 
-def apply_roster(store: Any, class_id: int, entries: list[RosterEntry], *, actor_id: int | None = None,
-                 actor_name: str = "") -> list[RosterResult]:
-    """Create missing student accounts and enroll everyone in the class; one audit entry per account
-    created and one for the enrolment."""
+def apply_roster(store: Store, actor: Actor, class_id: int, entries: list[RosterEntry]) -> list[RosterResult]:
+    """Create missing student accounts and enroll everyone in the class (an admin's operation); one
+    audit entry per account created and one for the enrolment."""
+    require_admin(actor)
     cls = store.get_class(class_id)
     check_roster(store, entries)
     results = []
@@ -140,13 +144,12 @@ def apply_roster(store: Any, class_id: int, entries: list[RosterEntry], *, actor
             if password is None:
                 password = generated = secrets.token_urlsafe(9)
             user = store.create_user(e.name, "student", password=password, display_name=e.display_name)
-            store.audit("user.create", actor_id=actor_id, actor_name=actor_name, target_type="user", target_id=user.id,
-                        target_label=user.name, details={"role": "student", "via": "roster"})
+            audit(store, actor, "user.create", target_type="user", target_id=user.id, label=user.name,
+                  role="student", via="roster")
             status = "created"
         if not store.enroll(cls.id, user.id) and status != "created":
             status = "already enrolled"
         results.append(RosterResult(e.row, user.name, status, generated))
-    store.audit("class.roster", actor_id=actor_id, actor_name=actor_name, target_type="class", target_id=cls.id, target_label=cls.name,
-                details={"students": [r.name for r in results],
-                         "created": sum(r.status == "created" for r in results)})
+    audit(store, actor, "class.roster", target_type="class", target_id=cls.id, label=cls.name,
+          students=[r.name for r in results], created=sum(r.status == "created" for r in results))
     return results
