@@ -3,8 +3,8 @@
 1. Cold: a fresh process's first `grade()` (starts the worker pool: imports SymPy and warms it up),
    then its second call. Repeated --cold-runs times.
 2. Warm `grade()` through the worker pool (what callers get) vs. the same comparison run in-process
-   with no pool (`tutor.checking.grader._grade`, the baseline measured in the same run; the difference is the
-   IPC cost). Corpora: ToRA-Code-34B's recorded GSM8K predictions against the ground truth (1,319
+   with no pool (`tutor.checking.grading_engine.compare`, the baseline measured in the same run; the
+   difference is the IPC cost). Corpora: ToRA-Code-34B's recorded GSM8K predictions against the ground truth (1,319
    real model answers; also prints the accuracy our grader gives them, published: 80.7), the MATH500
    reference answers against the answer extracted from each reference solution (mostly textually
    equal: the fast path), the MATH500 references against SymPy's plain rendering of the same value
@@ -124,7 +124,7 @@ def main() -> None:
 
     cold(args.cold_runs)
 
-    from tutor.checking import grader
+    from tutor.checking import grader, grading_engine
     from tutor.checking.workers import get_pool
 
     get_pool().warm(wait=True)
@@ -135,10 +135,10 @@ def main() -> None:
                "math500 answer vs SymPy's plain form": math500_rerendered(min(args.limit, 500)),
                "test table (student-style)": table_pairs()}
     for name, pairs in corpora.items():
-        baseline_ms, base = timed(lambda r, a: grader._grade(r, a)[0], pairs)
+        baseline_ms, base = timed(lambda r, a: grading_engine.compare(r, a)[0], pairs)
         pool_ms, verdicts = timed(lambda r, a: grader.grade(r, a, timeout=10).equivalent, pairs)
         print(line(f"warm grade(), pool: {name}", pool_ms))
-        print(line(f"  baseline in-process _grade(): {name}", baseline_ms))
+        print(line(f"  baseline in-process compare(): {name}", baseline_ms))
         print(f"  ratio p50 pool/in-process = {pct(pool_ms, .5) / max(pct(baseline_ms, .5), 1e-9):.2f}; "
               f"accepted {sum(verdicts)}/{len(verdicts)} ({100 * sum(verdicts) / len(verdicts):.1f}%); "
               f"pool and in-process agree on {sum(a == b for a, b in zip(base, verdicts))}/{len(verdicts)}")

@@ -28,12 +28,10 @@ import time
 from pathlib import Path
 from typing import Any, BinaryIO
 
-log = logging.getLogger(__name__)
-
 _HEADER = struct.Struct(">I")
 _READY = "ready"
 # Functions warmed up at worker start, so the first real call does not pay for SymPy's caches.
-_WARMUP = ("tutor.checking.grader:_warm_up", "tutor.checking.steps:_warm_up")
+_WARMUP = ("tutor.checking.grading_engine:warm_up", "tutor.checking.steps_engine:warm_up")
 
 
 class WorkerError(Exception):
@@ -118,7 +116,7 @@ class _Worker:
 
 
 class MathWorkerPool:
-    """`call("tutor.checking.grader:_grade", ref, ans, timeout=2.0)` runs in a warm worker process."""
+    """`call("tutor.checking.grading_engine:compare", ref, ans, timeout=2.0)` runs in a warm worker process."""
 
     def __init__(self, size: int = 2, *, memory_mb: int = 2048, start_timeout: float = 60.0):
         self.size = max(1, size)
@@ -236,23 +234,33 @@ class MathWorkerPool:
         self._idle.put(worker)
 
 
+DEFAULT_WORKERS = 2
+DEFAULT_MEMORY_MB = 2048
+
 _POOL: MathWorkerPool | None = None
 _POOL_LOCK = threading.Lock()
+_SIZE = {"workers": DEFAULT_WORKERS, "memory_mb": DEFAULT_MEMORY_MB}
+
+
+def configure(workers: int = DEFAULT_WORKERS, memory_mb: int = DEFAULT_MEMORY_MB) -> None:
+    """Size the process-wide pool (from the grading settings; the app and the CLI call this once at
+    start). A pool already running with another size is closed; the next call starts the new one."""
+    global _POOL
+    with _POOL_LOCK:
+        _SIZE.update(workers=int(workers), memory_mb=int(memory_mb))
+        if _POOL is not None and _POOL.pid == os.getpid() and (_POOL.size, _POOL.memory_mb) != (
+                max(1, int(workers)), int(memory_mb)):
+            _POOL.close()
+            _POOL = None
 
 
 def get_pool() -> MathWorkerPool:
-    """The process-wide pool, sized from settings on first use (and again after a fork)."""
+    """The process-wide pool, sized by `configure` (else the defaults), started on first use and
+    again after a fork."""
     global _POOL
     with _POOL_LOCK:
         if _POOL is None or _POOL.pid != os.getpid():
-            size, memory_mb = 2, 2048
-            try:
-                from tutor.settings import load_settings
-                settings = load_settings()
-                size, memory_mb = settings.grader_workers, settings.grader_worker_memory_mb
-            except Exception as exc:  # noqa: BLE001 - bad settings must not disable grading
-                log.warning("grader settings unreadable, using defaults: %s", exc)
-            _POOL = MathWorkerPool(size, memory_mb=memory_mb)
+            _POOL = MathWorkerPool(_SIZE["workers"], memory_mb=_SIZE["memory_mb"])
         return _POOL
 
 
