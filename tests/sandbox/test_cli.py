@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from click.testing import CliRunner
 
 from tutor.cli import main
+
+pytestmark = pytest.mark.kernel  # every command here starts a sandbox
 
 
 def test_exec_json_from_stdin():

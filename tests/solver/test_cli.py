@@ -24,6 +24,7 @@ def script(tmp_path):
     return path
 
 
+@pytest.mark.kernel
 def test_solve_streams_reasoning_code_output_and_answer(script):
     result = CliRunner().invoke(main, ["solve", "What is six times seven?", "--backend", f"scripted:{script}"])
     assert result.exit_code == 0, result.output
@@ -32,6 +33,7 @@ def test_solve_streams_reasoning_code_output_and_answer(script):
     assert "Final answer: 42" in result.output
 
 
+@pytest.mark.kernel
 def test_solve_json_lines(script):
     result = CliRunner().invoke(main, ["solve", "What is six times seven?", "--backend", f"scripted:{script}", "--json"])
     assert result.exit_code == 0, result.output
@@ -54,6 +56,7 @@ def test_solve_cot_needs_no_kernel_and_errors_exit_non_zero(script):
     assert result.exit_code != 0 and "empty" in result.output
 
 
+@pytest.mark.kernel
 def test_eval_replays_gsm8k_through_the_sandbox(tmp_path):
     out = tmp_path / "results.jsonl"
     result = CliRunner().invoke(main, ["eval", "--dataset", GSM8K, "--backend", f"replay:{TORA}", "--limit", "5",
@@ -71,6 +74,7 @@ def test_eval_replays_gsm8k_through_the_sandbox(tmp_path):
     assert "problem" in result.stderr                     # the progress bar
 
 
+@pytest.mark.kernel
 def test_eval_reports_math_subjects_and_levels(tmp_path, script):
     data = tmp_path / "math.jsonl"
     rows = [{"problem": "What is six times seven?", "solution": "It is $\\boxed{42}$.", "level": "Level 1", "type": "Prealgebra"},
@@ -90,6 +94,7 @@ def test_eval_reports_math_subjects_and_levels(tmp_path, script):
     assert result.exit_code != 0 and "bad.jsonl:1" in result.output
 
 
+@pytest.mark.kernel
 @pytest.mark.parametrize("flag", [[], ["--kernel-per-problem"]])
 def test_eval_never_leaks_state_between_problems(tmp_path, flag):
     data = tmp_path / "gsm.jsonl"
