@@ -146,6 +146,7 @@ class AttemptChecked(Event):
     step: int = 0                   # the step the attempt was made on (1-based)
     solved: bool = False
     input: str = ""                 # what the student typed
+    advanced_to: int | None = None  # the step the session moved on to (the work reached this step's result)
 
 
 @dataclass(frozen=True)

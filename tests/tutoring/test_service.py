@@ -11,6 +11,7 @@ from tutor.events import (AttemptChecked, CodeOutput, ErrorEvent, FinalAnswer, H
                           SessionStarted, TextDelta, TutorMessage)
 from tutor.tutoring.guard import mentions
 from tutor.tutoring.service import TutorService
+from tutor.tutoring.state import rebuild
 
 
 @pytest.fixture
@@ -18,11 +19,21 @@ def world():
     return World()
 
 
+def assert_replays(service, store):
+    """Every session the service holds is the one its stored events rebuild (one path for state)."""
+    for sid, live in list(service._live.items()):
+        rebuilt = rebuild(store, store.get_session(sid), allow_skip=live.allow_skip)
+        assert rebuilt == live, f"session {sid}: rebuilt from the store {rebuilt!r} != live {live!r}"
+
+
 @pytest.fixture
 def service(store, sandbox_pool, world, tmp_path):
     svc = TutorService.from_settings(tutor_settings(tmp_path), store=store, backend=world.backend(), pool=sandbox_pool)
     yield svc
-    svc.close()
+    try:
+        assert_replays(svc, store)     # after every scenario in this file
+    finally:
+        svc.close()
 
 
 def start_tutor(service, user_id, question=PROBLEM):
@@ -295,6 +306,7 @@ def test_model_failure_still_offers_help(store, sandbox_pool, tmp_path):
         assert answer.verdict == "unchecked"
         reply = collect(service.ask(user.id, sid, "why subtract 3?"))
         assert of_type(reply, TutorMessage)      # a safe fallback reply, not a crash
+        assert_replays(service, store)
     finally:
         service.close()
 
@@ -320,6 +332,7 @@ def test_sessions_are_private_and_survive_a_restart(store, sandbox_pool, world, 
         hint = of_type(collect(second.next_hint(user.id, sid)), HintShown)[0]
         assert (hint.step, hint.level) == (1, 3)          # the ladder continues where it was
         assert store.get_session(sid).status == "active"
+        assert_replays(second, store)
     finally:
         second.close()
 
@@ -383,3 +396,28 @@ def test_forgotten_sessions_come_back_from_the_store(service, store, monkeypatch
     assert first not in service._live
     hint = of_type(collect(service.next_hint(user.id, first)), HintShown)[0]
     assert (hint.step, hint.level) == (1, 2)        # rebuilt from the store: the ladder goes on
+
+
+def test_a_failed_solve_turn_keeps_the_students_message(service, store, world):
+    """The transcript shows the question whose answer failed; the model's conversation keeps it too,
+    live and after a restart (the two used to disagree)."""
+    user = make_student(store, allow_solve=True)
+    sid = collect(service.start_session(user.id, question=PROBLEM, mode="solve"))[0].session_id
+    world.solve = ""                                   # the model returns nothing at all
+    collect(service.ask(user.id, sid, "And what is x squared?"))
+    chat = service._live[sid].chat
+    assert [m["role"] for m in chat] == ["user", "assistant", "user"] and chat[-1]["content"] == "And what is x squared?"
+    assert [e["text"] for e in service.open_session(user.id, sid).events if e["kind"] == "message"] == [
+        "And what is x squared?"]
+    world.solve = "Then $x^2 = \\boxed{49}$."
+    assert of_type(collect(service.ask(user.id, sid, "x squared, please")), FinalAnswer)[0].answer == "49"
+    assert [m["role"] for m in service._live[sid].chat] == ["user", "assistant", "user", "user", "assistant"]
+
+
+def test_an_invalid_line_keeps_the_lines_before_it_after_a_restart(service, store):
+    user = make_student(store)
+    sid, _ = start_tutor(service, user.id)
+    collect(service.submit(user.id, sid, "2x + 3 - 3 = 17 - 3\n2x = 15", kind="step"))
+    assert service._live[sid].work == ["2x + 3 - 3 = 17 - 3"]
+    rebuilt = rebuild(store, store.get_session(sid), allow_skip=False)
+    assert rebuilt.work == ["2x + 3 - 3 = 17 - 3"]     # the next line is checked against it after a restart too

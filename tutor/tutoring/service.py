@@ -14,17 +14,18 @@ import threading
 from typing import Any, Iterator
 
 from tutor.errors import BadInput, Forbidden, InputTooLong, NotFound, SandboxUnavailable, TutorError
-from tutor.events import (AttemptChecked, Done, ErrorEvent, Event, HintShown, KeyStatus, MasteryUpdated,
+from tutor.events import (AttemptChecked, ErrorEvent, Event, HintShown, KeyStatus, MasteryUpdated,
                           SessionStarted, TextDelta, TutorMessage)
 from tutor.tutoring.hints import BOTTOM_OUT, generate_hint
 from tutor.tutoring.kernels import LazyRunner, SessionKernels
-from tutor.tutoring.key import KeyStep, SolutionKey, prepare_key
+from tutor.tutoring.key import AnswerKey, KeyStep, prepare_key
 from tutor.tutoring.learner import BKTParams, observe
 from tutor.solver.prompt import STOP_STRINGS, build_prompt
 from tutor.tutoring.skills import tag_problem
-from tutor.tutoring.session import LiveSession, check_answer, check_steps, opening_message, socratic_reply
-from tutor.tutoring.views import (ProblemView, SessionSummary, SessionView, check_text, key_from_record,  # noqa: F401
-                         key_steps_for_store, load_live)
+from tutor.checking.steps import split_lines
+from tutor.tutoring.session import check_answer, check_steps, opening_message, socratic_reply
+from tutor.tutoring.state import LiveSession, apply, first_attempt, key_from_record, key_steps_for_store, rebuild
+from tutor.tutoring.views import ProblemView, SessionSummary, SessionView, check_text
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,7 @@ class TutorService:
         self._lock = threading.Lock()
         self._live: dict[int, LiveSession] = {}
         self.kernels = SessionKernels(settings, pool, busy=self._busy)
-        self.params = BKTParams.from_settings(settings)
+        self.params = BKTParams.from_settings(settings.tutoring)
 
     @classmethod
     def from_settings(cls, settings: Any, *, store: Any = None, backend: Any = None, pool: Any = None) -> "TutorService":
@@ -65,7 +66,7 @@ class TutorService:
         with self._lock:
             if self._backend is None:
                 from tutor.solver.backends import get_backend
-                self._backend = get_backend(None, self.settings)
+                self._backend = get_backend(None, self.settings.solver)
             return self._backend
 
     def _kernel(self, live: LiveSession) -> Any:
@@ -104,7 +105,7 @@ class TutorService:
         if (question is None) == (problem_id is None):
             raise BadInput("start a session with either a question or a problem")
         if question is not None:
-            question = check_text(question, "question", self.settings.max_question_chars)
+            question = check_text(question, "question", self.settings.tutoring.max_question_chars)
         if mode not in self.modes_allowed(user_id):
             raise Forbidden("your class does not allow solve mode; the tutor will guide you instead")
         problem = self.store.get_problem(problem_id) if problem_id is not None else None
@@ -123,7 +124,7 @@ class TutorService:
             dropped = self._trim()
         for sid in dropped:
             self.kernels.release(sid)
-        return self._stream(live, self._start(live, problem))
+        return self._stream(live, self._start(live, problem), prepare=False)
 
     def _may_use(self, user_id: int, problem: Any) -> bool:
         """Students work on problems assigned to their classes, dataset problems and their own questions."""
@@ -136,7 +137,7 @@ class TutorService:
     def _start(self, live: LiveSession, problem: Any) -> Iterator[Event]:
         yield self._emit(live, SessionStarted(live.id, live.mode, live.question, live.problem_id))
         if live.mode == "solve":
-            yield from self._solve_turn(live, live.question)
+            yield from self._solve_turn(live)
             return
         yield from self._prepare(live, problem.reference_answer)
         if not live.key_pending:
@@ -163,25 +164,23 @@ class TutorService:
                               reference=reference, cancel=live.cancel,
                               on_event=lambda ev: self.store.append(live.id, ev, private=True))
             if live.cancel.is_set():
-                # stopped half-way: keep nothing, prepare again when the student continues
-                live.key_pending = True
+                # stopped half-way: keep nothing (the key stays pending), prepare again when the student continues
                 yield self._emit(live, KeyStatus("unavailable", 0, "Stopped. I'll work the problem out when you "
                                                                    "continue."))
                 return
         elif reference:
-            key = SolutionKey(reference, (KeyStep(1, "Work out the answer to the problem", reference),), False,
+            key = AnswerKey(reference, (KeyStep(1, "Work out the answer to the problem", reference),), False,
                               f"the model is unavailable ({reason}); the teacher's reference answer is used",
                               "reference", reference_answer=reference)
         else:
-            key = SolutionKey(None, (), False, f"the model is unavailable ({reason})", "none")
-        live.key = key
-        live.key_pending = False
-        self.store.save_solution_key(session_id=live.id, problem_id=live.problem_id, answer=key.answer,
+            key = AnswerKey(None, (), False, f"the model is unavailable ({reason})", "none")
+        saved = self.store.save_solution_key(session_id=live.id, problem_id=live.problem_id, answer=key.answer,
                                      steps=key_steps_for_store(key), verified=key.verified,
                                      verification="\n".join((key.verification,) + key.problems),
                                      source=key.source, model=getattr(self.backend_or_none(), "name", None),
                                      model_answer=key.model_answer, reference_answer=key.reference_answer,
                                      disagreement=key.disagreement)
+        live.key = key_from_record(saved)   # the key as the store holds it, the same one a rebuild loads
         if key.solution_text:
             self.store.append(live.id, {"kind": "key_work", "text": key.solution_text}, private=True)
         if key.disagreement:
@@ -191,8 +190,6 @@ class TutorService:
         elif key.status != "verified":
             self.store.raise_flag(live.id, "key_unverified", source="system",
                                   note=f"The solution key could not be confirmed by executed code: {key.verification}")
-        if live.step < 1:
-            live.step = 1
         self.store.set_progress(live.id, current_step=1, hint_level=0)
         if not live.skills:
             live.skills = tag_problem(live.question, ask_model=self._tagger(live))
@@ -205,7 +202,7 @@ class TutorService:
                     "unavailable": "I couldn't work out a reliable answer; I can still check your steps."}
         yield self._emit(live, KeyStatus(key.status, len(key.steps), messages[key.status]))
 
-    def _reusable_key(self, live: LiveSession, reference: str | None) -> SolutionKey | None:
+    def _reusable_key(self, live: LiveSession, reference: str | None) -> AnswerKey | None:
         """A verified key another session already made for this problem (a class working the same
         assigned problem solves it once), as long as the teacher's reference has not changed since."""
         if live.problem_id is None:
@@ -222,7 +219,7 @@ class TutorService:
         return self._backend
 
     def _tagger(self, live: LiveSession):
-        if getattr(self.settings, "skill_tagging", "model") != "model" or self._backend is None:
+        if self.settings.tutoring.skill_tagging != "model" or self._backend is None:
             return None
         ask = self._ask(live)
         return lambda q: ask(build_prompt(q, mode="none"), 16)
@@ -237,7 +234,7 @@ class TutorService:
         if live is not None:
             live.status = rec.status
             return live
-        live = load_live(self.store, rec, allow_skip=self._can_skip(rec.user_id))
+        live = rebuild(self.store, rec, allow_skip=self._can_skip(rec.user_id))
         with self._lock:
             live = self._live.setdefault(session_id, live)
             dropped = self._trim()
@@ -258,12 +255,19 @@ class TutorService:
         return dropped
 
     # --- streaming helpers ---------------------------------------------------------------------------
-    def _emit(self, live: LiveSession, event: Event, private: bool = False) -> Event:
-        """Record, then hand out: an event the student saw is always in the store."""
+    def _emit(self, live: LiveSession, event: Event | dict[str, Any], private: bool = False) -> Any:
+        """Record, apply, then hand out: an event the student saw is always in the store, and the live
+        state is what folding the stored events gives (private events change no state)."""
         self.store.append(live.id, event, private=private)
+        if not private:
+            place = (live.step, live.level)
+            apply(live, event)
+            rung = (event.step, event.level) if isinstance(event, HintShown) else None
+            if (live.step, live.level) not in (place, rung):   # the store files a hint's own rung itself
+                self.store.set_progress(live.id, current_step=live.step, hint_level=live.level)
         return event
 
-    def _stream(self, live: LiveSession, body: Iterator[Event]) -> Iterator[Event]:
+    def _stream(self, live: LiveSession, body: Iterator[Event], prepare: bool = True) -> Iterator[Event]:
         if not live.lock.acquire(timeout=1.0):
             yield ErrorEvent("busy", "The tutor is still working on your previous request in this session.")
             return
@@ -272,7 +276,7 @@ class TutorService:
             if live.status == "interrupted":
                 self.store.resume_session(live.id)
                 live.status = "active"
-            if live.key_pending and live.mode == "tutor":
+            if prepare and live.key_pending:
                 problem = self.store.get_problem(live.problem_id) if live.problem_id else None
                 yield from self._prepare(live, problem.reference_answer if problem else None)
             yield from body
@@ -294,43 +298,37 @@ class TutorService:
 
     # --- asking ------------------------------------------------------------------------------------------
     def ask(self, user_id: int, session_id: int, text: str) -> Iterator[Event]:
-        text = check_text(text, "message", self.settings.max_message_chars)
+        text = check_text(text, "message", self.settings.tutoring.max_message_chars)
         live = self._get(user_id, session_id)
         return self._stream(live, self._ask_body(live, text))
 
     def _ask_body(self, live: LiveSession, text: str) -> Iterator[Event]:
-        self.store.append_message(live.id, text, role="student")
+        self._emit(live, {"kind": "message", "role": "student", "text": text})
         if live.mode == "solve":
-            yield from self._solve_turn(live, text)
+            yield from self._solve_turn(live)
             return
-        reply = socratic_reply(live, text, self._ask(live), regenerations=self.settings.hint_regenerations,
-                               max_tokens=self.settings.hint_max_tokens, timeout=self.settings.guard_timeout_s)
+        reply = socratic_reply(live, text, self._ask(live), regenerations=self.settings.tutoring.hint_regenerations,
+                               max_tokens=self.settings.tutoring.hint_max_tokens, timeout=self.settings.tutoring.guard_timeout_s)
         if reply.guard not in ("passed", "refused"):
             self.store.append(live.id, {"kind": "reply_guard", "guard": reply.guard, "reasons": list(reply.reasons)},
                               private=True)
-        live.history += [("Student", text), ("Tutor", reply.text)]
         yield self._emit(live, TutorMessage(reply.text, purpose="reply"))
 
-    def _solve_turn(self, live: LiveSession, text: str) -> Iterator[Event]:
-        """Solve mode: the full tool-integrated solution, streamed, in the session's kernel."""
+    def _solve_turn(self, live: LiveSession) -> Iterator[Event]:
+        """Solve mode: the full tool-integrated solution of the conversation so far, streamed, in the
+        session's kernel."""
         from tutor.solver.loop import run_turn
 
-        live.chat.append({"role": "user", "content": text})
         try:
             runner = self._kernel(live)
         except SandboxUnavailable as exc:
             yield self._emit(live, ErrorEvent(exc.code, exc.message))
             runner = None
         prompt = build_prompt(live.chat, mode="tir" if runner is not None else "cot")
-        for ev in run_turn(self.backend, runner, prompt, self.settings, cancel=live.cancel):
+        for ev in run_turn(self.backend, runner, prompt, self.settings.solver, cancel=live.cancel,
+                           cell_timeout=self.settings.sandbox.cell_timeout_s):
             if not isinstance(ev, TextDelta):
-                self.store.append(live.id, ev)
-            if isinstance(ev, Done):
-                answer_text = ev.extra.get("text")
-                if isinstance(answer_text, str) and answer_text.strip():
-                    live.chat.append({"role": "assistant", "content": answer_text})
-                else:
-                    live.chat.pop()   # nothing came back: do not leave a dangling user message
+                self._emit(live, ev)
             yield ev
 
     def cancel(self, user_id: int, session_id: int) -> None:
@@ -357,31 +355,21 @@ class TutorService:
             return
         step = key.step(live.step)
         level = BOTTOM_OUT if bottom_out else min(live.level + 1, BOTTOM_OUT)
-        mastery = []
-        if step.index not in live.observed and not live.solved:
-            live.observed.add(step.index)
-            mastery = self._observe(live, correct=False, cause="hint")
         result = generate_hint(self._ask(live), live.question, key, step, level,
                                previous=live.hints.get(step.index, []), student_work=live.work,
-                               runner=LazyRunner(self.kernels, live.id), regenerations=self.settings.hint_regenerations,
-                               max_tokens=self.settings.hint_max_tokens, timeout=self.settings.guard_timeout_s)
+                               runner=LazyRunner(self.kernels, live.id), regenerations=self.settings.tutoring.hint_regenerations,
+                               max_tokens=self.settings.tutoring.hint_max_tokens, timeout=self.settings.tutoring.guard_timeout_s)
         event = HintShown(step=step.index, level=level, text=result.text, steps=len(key.steps),
                           bottom_out=level >= BOTTOM_OUT, guard=result.guard)
+        first = first_attempt(live, event)
         self._emit(live, event)
+        mastery = self._observe(live, correct=first, cause="hint") if first is not None else []
         self.store.append(live.id, {"kind": "hint_guard", "step": step.index, "level": level, **result.record()},
                           private=True)
         if result.fallback:
             self.store.raise_flag(live.id, "hint_replaced", source="system",
                                   note=f"Step {step.index}, rung {level}: the generated hint was replaced by a safe "
                                        f"fallback ({'; '.join(result.reasons) or 'no usable text'}).")
-        live.hints.setdefault(step.index, []).append(result.text)
-        live.level = level
-        if level >= BOTTOM_OUT:
-            if step.index >= len(key.steps):
-                live.revealed = True
-            else:   # the worked step is done: the ladder starts again on the next step
-                live.step, live.level = step.index + 1, 0
-                self.store.set_progress(live.id, current_step=live.step, hint_level=0)
         yield event
         yield from mastery
 
@@ -400,38 +388,33 @@ class TutorService:
     def submit(self, user_id: int, session_id: int, text: str, kind: str = "answer") -> Iterator[Event]:
         if kind not in ("answer", "step"):
             raise BadInput('a submission is an "answer" or a "step"')
-        text = check_text(text, "answer" if kind == "answer" else "step", self.settings.max_message_chars)
+        text = check_text(text, "answer" if kind == "answer" else "step", self.settings.tutoring.max_message_chars)
         live = self._get(user_id, session_id)
         if live.mode != "tutor":
             raise BadInput("answers and steps are checked in tutoring mode; this session is in solve mode")
         if kind == "step":
-            lines = [ln for ln in text.splitlines() if ln.strip()]
-            if len(lines) > self.settings.max_submission_lines:
-                raise InputTooLong(f"at most {self.settings.max_submission_lines} lines can be checked at once")
+            lines = split_lines(text)   # as the step checker splits them (LaTeX \\ breaks too)
+            if len(lines) > self.settings.tutoring.max_submission_lines:
+                raise InputTooLong(f"at most {self.settings.tutoring.max_submission_lines} lines can be checked at once")
         return self._stream(live, self._submit_body(live, text, kind))
 
     def _submit_body(self, live: LiveSession, text: str, kind: str) -> Iterator[Event]:
-        timeout = self.settings.guard_timeout_s
-        step_before = live.step
+        timeout = self.settings.tutoring.guard_timeout_s
         if kind == "answer":
             check = check_answer(live, text, timeout)
         else:
-            check = check_steps(live, text, timeout, self.settings.max_submission_lines)
+            check = check_steps(live, text, timeout, self.settings.tutoring.max_submission_lines,
+                                step_timeout=self.settings.grading.timeout_s)
         event = AttemptChecked(attempt_kind=kind, verdict=check.verdict, feedback=check.feedback,
-                               first_bad_line=check.first_bad_line, step=step_before, solved=check.solved, input=text)
+                               first_bad_line=check.first_bad_line, step=live.step, solved=check.solved, input=text,
+                               advanced_to=check.advanced_to)
+        first = first_attempt(live, event)
         self._emit(live, event)
-        mastery: list[MasteryUpdated] = []
-        if check.observed_step is not None and check.first_attempt_correct is not None and not live.solved:
-            live.observed.add(check.observed_step)
-            mastery = self._observe(live, correct=check.first_attempt_correct, cause=kind)
+        mastery = self._observe(live, correct=first, cause=kind) if first is not None else []
         if check.solved:
-            live.solved = True
             self._release(live)
             self.store.finish_session(live.id, solved=True, final_answer=text)
             live.status = "finished"
-        elif check.advanced_to is not None:
-            live.step, live.level = check.advanced_to, 0
-            self.store.set_progress(live.id, current_step=live.step, hint_level=0)
         yield event
         yield from mastery
 
@@ -468,7 +451,7 @@ class TutorService:
             live = len(self._live)
             busy = sum(1 for s in self._live.values() if s.lock.locked())
         out: dict[str, Any] = {"live_sessions": live, "busy_sessions": busy,
-                               "backend": getattr(self._backend, "name", None) or f"{self.settings.backend} (not loaded)",
+                               "backend": getattr(self._backend, "name", None) or f"{self.settings.solver.backend} (not loaded)",
                                "store": getattr(self.store, "dialect", "?")}
         out["sandbox"] = self.kernels.health()
         return out

@@ -1,5 +1,6 @@
 """The tutoring session's logic: where the student is on the key, Socratic replies, checking answers and
-steps with feedback that never gives the answer away. No storage here; `tutor.tutoring.service` persists.
+steps with feedback that never gives the answer away. Nothing here changes the session: the service
+turns what these return into events, records them and applies them (`tutor.tutoring.state.apply`).
 
 Every text this module returns to a student in tutoring mode has passed the leak guard against the
 key's final answer and the results of the current and later steps, unless the student has already
@@ -9,13 +10,11 @@ solved the problem or seen the bottom-out of the last step.
 from __future__ import annotations
 
 import re
-import threading
-from dataclasses import dataclass, field
-from typing import Any, Callable
+from dataclasses import dataclass
 
 from tutor.tutoring.guard import check_hint, mentions
 from tutor.tutoring.hints import BOTTOM_OUT, Ask, hidden_values, socratic_prompt
-from tutor.tutoring.key import KeyStep, SolutionKey
+from tutor.tutoring.state import LiveSession
 
 # What a student types to get the answer handed over, or to talk the tutor out of its rules.
 _ANSWER_SEEKING = re.compile(
@@ -31,58 +30,16 @@ def asks_for_answer(message: str) -> bool:
     return bool(_ANSWER_SEEKING.search(message))
 
 
-@dataclass
-class LiveSession:
-    """One session as the service holds it in memory (rebuilt from the store after a restart)."""
-    id: int
-    user_id: int
-    mode: str
-    question: str
-    problem_id: int | None = None
-    class_id: int | None = None
-    skills: list[str] = field(default_factory=list)
-    key: SolutionKey | None = None
-    step: int = 1                       # current step, 1-based
-    level: int = 0                      # highest rung shown on the current step
-    hints: dict[int, list[str]] = field(default_factory=dict)   # step -> hint texts shown
-    observed: set[int] = field(default_factory=set)             # steps whose first attempt counted for BKT
-    work: list[str] = field(default_factory=list)               # the student's accepted lines
-    history: list[tuple[str, str]] = field(default_factory=list)  # ("Student"|"Tutor", text)
-    chat: list[dict[str, str]] = field(default_factory=list)      # solve mode: the model conversation
-    solved: bool = False
-    revealed: bool = False              # bottom-out of the last step shown
-    allow_skip: bool = False
-    # a plain Lock: a web server may resume a stream on another thread than the one that started it
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    status: str = "active"              # the store's status when loaded (interrupted sessions resume on use)
-    key_pending: bool = False           # tutoring mode whose key was never prepared (process died first)
-    cancel: threading.Event = field(default_factory=threading.Event)
-
-    @property
-    def steps_total(self) -> int:
-        return len(self.key.steps) if self.key else 0
-
-    @property
-    def current(self) -> KeyStep | None:
-        if not self.key or not self.key.steps:
-            return None
-        return self.key.step(min(self.step, self.steps_total))
-
-    @property
-    def answer_open(self) -> bool:
-        """May the final answer now be said? Only after solving it or the last bottom-out."""
-        return self.solved or self.revealed
-
-    def hidden(self) -> tuple[str | None, dict[int, str]]:
-        """What no message to the student may contain right now: (final answer, {step: result})."""
-        step = self.current
-        if self.answer_open or self.key is None or step is None:
-            return None, {}
-        return hidden_values(self.key, step, BOTTOM_OUT - 1)
+def hidden_now(live: LiveSession) -> tuple[str | None, dict[int, str]]:
+    """What no message to the student may contain right now: (final answer, {step: result})."""
+    step = live.current
+    if live.answer_open or live.key is None or step is None:
+        return None, {}
+    return hidden_values(live.key, step, BOTTOM_OUT - 1)
 
 
 def safe(text: str, live: LiveSession, timeout: float) -> bool:
-    answer, results = live.hidden()
+    answer, results = hidden_now(live)
     return not (answer or results) or not check_hint(text, answer, results, timeout=timeout).leak
 
 
@@ -130,7 +87,9 @@ def socratic_reply(live: LiveSession, message: str, ask: Ask, *, regenerations: 
     reasons: list[str] = []
     for attempt in range(1 + max(0, regenerations)):
         try:
-            text = ask(socratic_prompt(live.question, live.key, live.current, live.history, message,
+            # the message itself is already the last entry of the history: it is quoted separately
+            earlier = live.history[:-1] if live.history[-1:] == [("Student", message)] else live.history
+            text = ask(socratic_prompt(live.question, live.key, live.current, earlier, message,
                                        stricter=attempt > 0), max_tokens).strip()
         except Exception as exc:  # noqa: BLE001 - the model failing gets a safe reply, not a crash
             reasons.append(f"model failed: {type(exc).__name__}")
@@ -138,7 +97,7 @@ def socratic_reply(live: LiveSession, message: str, ask: Ask, *, regenerations: 
         if not text:
             reasons.append("empty")
             continue
-        answer, results = live.hidden()
+        answer, results = hidden_now(live)
         verdict = check_hint(text, answer, results, timeout=timeout) if answer or results else None
         if verdict is None or not verdict.leak:
             return Reply(text, "passed" if attempt == 0 else "regenerated", attempt == 0, tuple(reasons))
@@ -156,9 +115,7 @@ class Check:
     feedback: str
     first_bad_line: int | None = None
     solved: bool = False
-    first_attempt_correct: bool | None = None   # the BKT observation for the current step (None: not an attempt)
-    observed_step: int | None = None
-    advanced_to: int | None = None
+    advanced_to: int | None = None       # the step the work moved on to (it reached this step's result)
 
 
 def _student_answer(text: str) -> str:
@@ -188,7 +145,6 @@ def _graded(reference: str, answer: str, timeout: float) -> bool:
 
 def check_answer(live: LiveSession, text: str, timeout: float) -> Check:
     answer = _student_answer(text)
-    observe = None if live.step in live.observed else live.step
     if not answer or not re.search(r"[\w\d]", answer):
         return Check("unreadable", say(live, "I couldn't read an answer there. Type it as a number or expression, "
                                              "e.g. 3/4 or 2\\sqrt{3}.",
@@ -198,8 +154,7 @@ def check_answer(live: LiveSession, text: str, timeout: float) -> Check:
         return Check("unchecked", "I have no checked solution to compare with, so I can't grade this answer; your "
                                   "teacher will see it. You can still have each of your steps checked.")
     if _graded(key.answer, answer, timeout):
-        return Check("correct", "Correct — well done! That's the answer.", solved=True,
-                     first_attempt_correct=True if observe else None, observed_step=observe)
+        return Check("correct", "Correct — well done! That's the answer.", solved=True)
     feedback = "Not quite — that isn't the answer yet."
     for s in key.steps[:-1]:
         if s.index >= live.step and s.result and _graded(s.result, answer, timeout):
@@ -209,44 +164,38 @@ def check_answer(live: LiveSession, text: str, timeout: float) -> Check:
         feedback += f" Look again at step {live.step} of {live.steps_total}, or ask for a hint."
     if not safe(feedback, live, timeout):  # the step number itself could equal a hidden value
         feedback = "Not quite — that isn't the answer yet. Check your work, or ask for a hint."
-    return Check("incorrect", feedback, first_attempt_correct=False if observe else None, observed_step=observe)
+    return Check("incorrect", feedback)
 
 
-def check_steps(live: LiveSession, text: str, timeout: float, max_lines: int,
-                checker: Callable[..., Any] | None = None) -> Check:
-    """Check each line against the line before (the student's last accepted line, or the problem)."""
+def check_steps(live: LiveSession, text: str, timeout: float, max_lines: int, *,
+                step_timeout: float | None = None) -> Check:
+    """Check the lines of `text` the way `mathtutor check-step` does (`tutor.checking.steps.check_lines`:
+    LaTeX line breaks, `= 14` continuing a line), the first against the student's accepted work, else
+    the problem. `step_timeout` is per line (the grading timeout); `timeout` is the leak guard's."""
+    from tutor.checking.steps import carried, check_lines, split_lines
     from tutor.errors import BadInput
 
-    if checker is None:
-        from tutor.checking.steps import check_step as checker
-    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
+    lines = split_lines(text)
     if not lines:
         raise BadInput("there is no step to check")
     if len(lines) > max_lines:
         raise BadInput(f"at most {max_lines} lines can be checked at once")
-    previous = live.work[-1] if live.work else None
-    observe = None if live.step in live.observed else live.step
-    accepted: list[str] = []
-    for i, line in enumerate(lines, start=1):
-        verdict = checker(line, previous=previous, problem=live.question)
-        if verdict.verdict != "valid":
-            where = f"Line {i}" if len(lines) > 1 else "This line"
-            reason = (verdict.reason or "").strip()
-            if reason and not safe(reason, live, timeout):
-                reason = ""
-            if verdict.verdict == "unreadable":
-                msg = f"{where}: I couldn't read it as maths." + (f" ({reason})" if reason else "")
-                msg = say(live, msg + " Try plain text like 2x + 3 = 7 or LaTeX.", msg + " Try plain text or LaTeX.",
-                          timeout)
-                # an unreadable line is not a mathematical attempt: no BKT observation
-                return Check("unreadable", msg, first_bad_line=i if len(lines) > 1 else None)
-            msg = f"{where} does not follow from the line before." + (f" {reason}" if reason else "")
-            live.work.extend(accepted)
-            return Check("invalid", msg, first_bad_line=i, first_attempt_correct=False if observe else None,
-                         observed_step=observe)
-        accepted.append(line)
-        previous = line
-    live.work.extend(accepted)
+    verdicts, first_bad = check_lines(lines, live.question, step_timeout, previous=carried(live.work),
+                                      stop_at_first_bad=True)
+    if first_bad is not None:
+        i, verdict = first_bad + 1, verdicts[first_bad]
+        where = f"Line {i}" if len(lines) > 1 else "This line"
+        reason = (verdict.reason or "").strip()
+        if reason and not safe(reason, live, timeout):
+            reason = ""
+        if verdict.verdict == "unreadable":
+            msg = f"{where}: I couldn't read it as maths." + (f" ({reason})" if reason else "")
+            msg = say(live, msg + " Try plain text like 2x + 3 = 7 or LaTeX.", msg + " Try plain text or LaTeX.",
+                      timeout)
+            return Check("unreadable", msg, first_bad_line=i if len(lines) > 1 else None)
+        msg = f"{where} does not follow from the line before." + (f" {reason}" if reason else "")
+        return Check("invalid", msg, first_bad_line=i)
+    accepted = lines
     # did the work reach the result of the current (or a later) step?
     reached = None
     if live.key is not None:
@@ -262,5 +211,4 @@ def check_steps(live: LiveSession, text: str, timeout: float, max_lines: int,
             advanced = reached + 1
             numbered = f"{msg} That completes step {reached}; now on to step {advanced}."
             msg = numbered if safe(numbered, live, timeout) else msg + " That completes this step; on to the next one."
-    return Check("valid", msg, first_attempt_correct=True if observe else None, observed_step=observe,
-                 advanced_to=advanced)
+    return Check("valid", msg, advanced_to=advanced)
