@@ -25,6 +25,7 @@ from app.teacher_actions import TeacherActions, notice_for
 from app.teacher_review import render_transcript
 from app.theme import CSS, THEME
 from tutor.errors import NotFound, TutorError
+from tutor.school.classes import export_class
 
 PATH = "/teacher"
 ROLES = ("teacher", "admin")
@@ -313,9 +314,7 @@ def mount(app: FastAPI, ctx: AppContext) -> None:
         except NotFound:
             return Response("no such class\n", status_code=404, media_type="text/plain")
         out = io.StringIO()
-        count = ctx.store.export_class(cls.id, "csv", out)
-        ctx.store.audit("class.export", actor_id=user.id, target_type="class", target_id=cls.id,
-                        target_label=cls.name, details={"rows": count, "format": "csv"})
+        export_class(ctx.store, user, cls.id, "csv", out)
         name = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in cls.name) or f"class-{cls.id}"
         return Response(out.getvalue(), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{name}-export.csv"',
