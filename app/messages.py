@@ -15,7 +15,8 @@ _TEXT: dict[str, str] = {
                      "again; a fresh calculator will be used.",
     "already_exists": "That already exists.",
     "schema_out_of_date": "The tutor is being updated. Please try again in a few minutes.",
-    "sandbox_unsafe": "The tutor's calculator is switched off on this server. Please tell your teacher.",
+    "sandbox_unsafe": "The tutor's calculator is switched off on this server: it cannot run code safely here. "
+                      "Your work is saved — please tell your teacher (the admin page says what is wrong).",
     "too_long": "That is longer than the tutor can read at once. Please shorten it (or split it into steps) "
                 "and send it again — your text is still in the box.",
     "unreadable": "The tutor could not read that. Check the math (matching brackets, one expression per "

@@ -41,7 +41,9 @@ _VERDICT_MARK = {"correct": ("✓", "Correct"), "valid": ("✓", "This step foll
 
 
 def escape(text: str) -> str:
-    return html.escape(text, quote=False)
+    """Inert text for Gradio's Markdown. `![…](url)` would make every reader's browser fetch `url` (a
+    teacher's included), so the `!` of an image becomes an entity: it shows as `!` before a plain link."""
+    return html.escape(text, quote=False).replace("![", "&#33;[")
 
 
 def code_block(text: str, css: str = "mt-code") -> str:

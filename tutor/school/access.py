@@ -3,7 +3,8 @@ the teacher's access rules and the one form of audit entry.
 
 The web pages act as the signed-in user (a `UserRecord`); the command line acts as `CLI_ACTOR`, an
 operator with an admin's powers and no user row, whose audit entries name it `cli`. A teacher reaches
-only the classes they teach and the sessions of those classes' students. A refusal there is NotFound,
+only the classes they teach and those classes' sessions (a learner in two classes shows each class only
+the work started in it or on its assignments). A refusal there is NotFound,
 exactly as for a thing that does not exist, so a teacher of another class learns nothing, not even that
 an id is in use.
 
@@ -80,14 +81,15 @@ def require_class(store: Store, actor: Actor, class_id: Any) -> ClassRecord:
 
 
 def require_session(store: Store, actor: Actor, class_id: Any, session_id: Any) -> SessionRecord:
-    """The session if its learner is enrolled in a class this user may review; NotFound otherwise."""
+    """The session if it belongs to a class this user may review (started in it or on a problem assigned
+    to it, by a learner enrolled in it: `store.class_has_session`); NotFound otherwise."""
     cls = require_class(store, actor, class_id)
     try:
         sid = int(session_id)
         record = store.get_session(sid)
     except (TypeError, ValueError, NotFound):
         raise NotFound("no such session") from None
-    if record.user_id not in {u.id for u in store.class_students(cls.id)}:
+    if not store.class_has_session(cls.id, record.id):
         raise NotFound("no such session")
     return record
 

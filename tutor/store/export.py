@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from tutor.store.base import StoreBase
 from tutor.store.errors import BadInput, NotFound
 from tutor.store.models import Attempt, Class, Enrollment, HintShown, Problem, TutorSession, User
+from tutor.store.sessions import in_class
 
 FORMATS = ("csv", "jsonl")
 COLUMNS = ["record", "learner", "session_id", "problem_id", "problem", "mode", "status", "solved", "started_at",
@@ -25,13 +26,13 @@ def _iso(value: Any) -> Any:
 
 class ExportMixin(StoreBase):
     def export_rows(self, class_id: int) -> list[dict[str, Any]]:
-        """The class's learners' sessions, each followed by its attempts and hints in time order."""
+        """The class's sessions (`sessions.in_class`), each followed by its attempts and hints in time order."""
         def tx(s: Session) -> list[dict[str, Any]]:
             if s.get(Class, class_id) is None:
                 raise NotFound(f"no class with id {class_id}")
             learners = dict(s.execute(select(User.id, User.name).join(Enrollment, Enrollment.user_id == User.id)
                                       .where(Enrollment.class_id == class_id)).all())
-            sessions = s.scalars(select(TutorSession).where(TutorSession.user_id.in_(learners))
+            sessions = s.scalars(select(TutorSession).where(in_class(class_id))
                                  .order_by(TutorSession.user_id, TutorSession.started_at, TutorSession.id)).all()
             sids = [x.id for x in sessions]
             problems = dict(s.execute(select(Problem.id, Problem.text).where(

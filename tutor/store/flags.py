@@ -10,9 +10,9 @@ from sqlalchemy.orm import Session
 
 from tutor.store.base import StoreBase, utcnow
 from tutor.store.errors import BadInput, NotFound
-from tutor.store.models import FLAG_SOURCES, AuditEntry, Enrollment, Flag, TutorSession, User
+from tutor.store.models import FLAG_SOURCES, AuditEntry, Flag, TutorSession, User
 from tutor.store.records import AuditRecord, FlagRecord, to_record
-from tutor.store.sessions import event_data
+from tutor.store.sessions import event_data, in_class
 
 
 class FlagsMixin(StoreBase):
@@ -57,14 +57,13 @@ class FlagsMixin(StoreBase):
 
     def flags(self, *, session_id: int | None = None, class_id: int | None = None,
               open_only: bool = False) -> list[FlagRecord]:
-        """Flags of one session, or of all sessions of a class's students, oldest first."""
+        """Flags of one session, or of a class's sessions (`sessions.in_class`), oldest first."""
         def tx(s: Session) -> list[FlagRecord]:
             q = select(Flag)
             if session_id is not None:
                 q = q.where(Flag.session_id == session_id)
             if class_id is not None:
-                learners = select(Enrollment.user_id).where(Enrollment.class_id == class_id)
-                q = q.join(TutorSession, TutorSession.id == Flag.session_id).where(TutorSession.user_id.in_(learners))
+                q = q.join(TutorSession, TutorSession.id == Flag.session_id).where(in_class(class_id))
             if open_only:
                 q = q.where(Flag.resolved_at.is_(None))
             return [to_record(FlagRecord, r) for r in s.scalars(q.order_by(Flag.id))]

@@ -16,6 +16,7 @@ from tutor.store.models import (Attempt, AuditEntry, CodeCell, Enrollment, Event
 from tutor.store.records import (AttemptRecord, ClassSummaryRow, CodeCellRecord, DeletionReport, EventRecord, FlagRecord,
                                  HintRecord, ProblemRecord, ProblemStatsRow, SessionRecord, SolutionKeyRecord, Transcript,
                                  to_record)
+from tutor.store.sessions import in_class
 from tutor.store.users import _user, _user_named, user_record
 
 CORRECT_VERDICTS = frozenset({"correct", "right", "equivalent", "valid", "true"})
@@ -75,7 +76,7 @@ class ReportsMixin(StoreBase):
             learners = s.scalars(select(User).join(Enrollment, Enrollment.user_id == User.id)
                                  .where(Enrollment.class_id == class_id).order_by(User.name)).all()
             ids = [u.id for u in learners]
-            sessions = s.scalars(select(TutorSession).where(TutorSession.user_id.in_(ids))).all()
+            sessions = s.scalars(select(TutorSession).where(in_class(class_id))).all()
             owner = {x.id: x.user_id for x in sessions}
             attempts = s.scalars(select(Attempt).where(Attempt.session_id.in_(owner)).order_by(Attempt.id)).all()
             hints = s.scalars(select(HintShown).where(HintShown.session_id.in_(owner))).all()
@@ -113,8 +114,7 @@ class ReportsMixin(StoreBase):
         """Per problem the class's learners worked on, hardest first (share of wrong answer attempts),
         with the most common wrong answers as typed (trimmed)."""
         def tx(s: Session) -> list[ProblemStatsRow]:
-            learners = select(Enrollment.user_id).where(Enrollment.class_id == class_id)
-            sessions = s.scalars(select(TutorSession).where(TutorSession.user_id.in_(learners),
+            sessions = s.scalars(select(TutorSession).where(in_class(class_id),
                                                             TutorSession.problem_id.is_not(None))).all()
             by_problem: dict[int, list[TutorSession]] = defaultdict(list)
             for x in sessions:

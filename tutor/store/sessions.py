@@ -10,22 +10,36 @@ import os
 import socket
 from typing import Any, Mapping
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from tutor.events import Event
 from tutor.store.base import MAX_ID, StoreBase, utcnow
 from tutor.store.errors import BadInput, NotFound
-from tutor.store.models import (MODES, STATUSES, Attempt, CodeCell, Enrollment, EventRow, Flag, HintShown, Problem,
-                                TutorSession, clean_text)
+from tutor.store.models import (MODES, STATUSES, Assignment, Attempt, CodeCell, Enrollment, EventRow, Flag, HintShown,
+                                Problem, TutorSession, clean_text)
 from tutor.store.problems import new_problem
 from tutor.store.records import EventRecord, SessionRecord, to_record
 
 # Streaming pieces are not kept: the store records the whole text of each round (RoundText) instead.
 SKIPPED_KINDS = frozenset({"text"})
-HINT_KINDS = frozenset({"hint", "hint_shown"})
-ATTEMPT_KINDS = frozenset({"attempt", "attempt_checked"})
-CODE_KINDS = frozenset({"output"})
+HINT_EVENT_KINDS = frozenset({"hint", "hint_shown"})
+ATTEMPT_EVENT_KINDS = frozenset({"attempt", "attempt_checked"})
+CODE_EVENT_KINDS = frozenset({"output"})
+
+
+def in_class(class_id: int) -> ColumnElement[bool]:
+    """The sessions a class's teachers may see: by a learner enrolled in the class, started in the class
+    or on a problem assigned to it (or started in no class at all, before the learner joined one). A
+    learner in two classes shows each class only its own work, not everything they ever did (private
+    key work included)."""
+    learners = select(Enrollment.user_id).where(Enrollment.class_id == class_id)
+    direct = select(Assignment.problem_id).where(Assignment.class_id == class_id, Assignment.problem_id.is_not(None))
+    in_sets = (select(Problem.id).join(Assignment, Assignment.problem_set_id == Problem.problem_set_id)
+               .where(Assignment.class_id == class_id))
+    return and_(TutorSession.user_id.in_(learners),
+                or_(TutorSession.class_id == class_id, TutorSession.class_id.is_(None), TutorSession.problem_id.in_(direct),
+                    TutorSession.problem_id.in_(in_sets)))
 
 
 # Built once: constructing statements per call was most of an append's CPU time.
@@ -129,7 +143,7 @@ def insert_event(s: Session, session_id: int, kind: str, data: dict[str, Any], *
                   seconds=_num(data, "seconds", float) if "seconds" in data else _num(data, "duration_s", float),
                   private=private, data=data)
     typed: tuple[Any, dict[str, Any]] | None = None
-    if kind in CODE_KINDS:
+    if kind in CODE_EVENT_KINDS:
         err = data.get("error") if isinstance(data.get("error"), dict) else {}
         typed = (CodeCell, dict(session_id=session_id, round=values["round"], code=str(data.get("code", "")),
                                 stdout=str(data.get("stdout", "")), stderr=str(data.get("stderr", "")),
@@ -137,11 +151,11 @@ def insert_event(s: Session, session_id: int, kind: str, data: dict[str, Any], *
                                 traceback=err.get("traceback"), timed_out=bool(data.get("timed_out")),
                                 restarted=bool(data.get("restarted")), duration_s=float(data.get("duration_s") or 0.0),
                                 observation=str(data.get("observation", "")), private=private))
-    elif kind in HINT_KINDS:
+    elif kind in HINT_EVENT_KINDS:
         step, level = _int(data, "step", 0), _int(data, "level", 0)
         typed = (HintShown, dict(session_id=session_id, step=step, level=level, text=str(data.get("text", "")),
                                  guard=str(data.get("guard") or "passed")[:32], shown_at=now))
-    elif kind in ATTEMPT_KINDS:
+    elif kind in ATTEMPT_EVENT_KINDS:
         attempt_kind = data.get("attempt_kind") or data.get("kind")
         fb_line = data.get("first_bad_line")
         typed = (Attempt, dict(session_id=session_id, kind=attempt_kind if attempt_kind in ("answer", "step") else "answer",
@@ -223,13 +237,17 @@ class SessionsMixin(StoreBase):
         return self._read(tx)
 
     def class_sessions(self, class_id: int, *, limit: int | None = None) -> list[SessionRecord]:
-        """Sessions of every learner enrolled in the class, newest first (the teacher's review list)."""
+        """The class's sessions (`in_class`), newest first (the teacher's review list)."""
         def tx(s: Session) -> list[SessionRecord]:
-            learners = select(Enrollment.user_id).where(Enrollment.class_id == class_id)
-            q = (select(TutorSession).where(TutorSession.user_id.in_(learners))
+            q = (select(TutorSession).where(in_class(class_id))
                  .order_by(TutorSession.started_at.desc(), TutorSession.id.desc()).limit(limit))
             return [to_record(SessionRecord, r) for r in s.scalars(q)]
         return self._read(tx)
+
+    def class_has_session(self, class_id: int, session_id: int) -> bool:
+        """Is this session one the class's teachers may see (`in_class`)?"""
+        return bool(self._read(lambda s: s.scalar(select(TutorSession.id).where(
+            TutorSession.id == session_id, in_class(class_id)))))
 
     def recent_events(self, *, kind: str, limit: int = 50) -> list[EventRecord]:
         """The latest events of one kind over all sessions, newest first (e.g. `error` for the admin page)."""
@@ -294,7 +312,7 @@ class SessionsMixin(StoreBase):
             return to_record(SessionRecord, row)
         return self._write(tx)
 
-    stale_after_s: float | None = None  # default for recover_stale (settings.store_stale_after_s; 0 = never)
+    stale_after_s: float | None = None  # default for recover_stale (settings.store.stale_after_s; 0 = never)
 
     def recover_stale(self, *, stale_after_s: float | None = None) -> list[int]:
         """Mark `active` sessions whose process is gone as `interrupted` (call at start-up); returns their ids.
