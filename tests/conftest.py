@@ -1,4 +1,10 @@
-"""Shared test set-up: every test gets its own state directory and no network or hub access."""
+"""Shared test set-up: every test gets its own state directory and no network or hub access.
+
+Tests that start sandbox kernels carry the `kernel` marker, so `pytest -m "not kernel"` is a quick unit
+run: it is added here to every test that uses the shared pool (directly or through a fixture built on
+it), and written by hand on tests that make their own `KernelPool`. An unmarked test that starts a pool
+fails, so the marker cannot drift from what the tests do.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +18,28 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 # Fixture modules of each area live in tests/fixtures/ and are registered here.
 pytest_plugins: list[str] = ["tests.fixtures.tiny_model", "tests.fixtures.db", "tests.fixtures.sandbox", "tests.fixtures.web",
                               "tests.fixtures.pages"]
+
+
+# Every fixture that starts kernels is built on this one (tests/fixtures/sandbox.py).
+KERNEL_FIXTURES = frozenset({"sandbox_pool"})
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if KERNEL_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.kernel)
+
+
+@pytest.fixture(autouse=True)
+def _kernels_only_when_marked(request, monkeypatch):
+    """A test without the `kernel` marker may not start a kernel pool (CLI commands run in-process included)."""
+    if request.node.get_closest_marker("kernel") is not None:
+        return
+    from sandbox.pool import KernelPool
+
+    def refuse(self, *args, **kwargs):
+        pytest.fail("this test starts sandbox kernels: mark it @pytest.mark.kernel", pytrace=False)
+    monkeypatch.setattr(KernelPool, "start", refuse)
 
 
 @pytest.fixture(autouse=True)

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.fixtures.web import PROBLEM, free_port, sign_in
 
@@ -107,6 +108,7 @@ def _stop(proc: subprocess.Popen) -> None:
         proc.wait()
 
 
+@pytest.mark.kernel   # the served app starts its kernel pool
 def test_serve_migrates_creates_the_first_admin_once_and_serves(tmp_path):
     port = free_port()
     proc = _serve(tmp_path, port)

@@ -13,6 +13,8 @@ from sandbox import cgroup as cgroup_mod
 from sandbox import seccomp as seccomp_mod
 from tests.fixtures.sandbox import make_config
 
+pytestmark = pytest.mark.kernel  # every test here starts a pool of its own
+
 
 @pytest.fixture
 def run_dir(tmp_path_factory):
