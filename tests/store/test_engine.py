@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-import time
 
 import pytest
 from sqlalchemy import text
@@ -43,10 +42,18 @@ def test_sqlite_readers_pass_a_held_write_lock_and_writers_retry_until_it_is_rel
     try:
         assert store.get_user(user.id).name == "w"  # WAL readers are not blocked
         result: dict = {}
+        retried = threading.Event()
+        count_retry = store._count_retry
+
+        def note_retry(exc: BaseException) -> None:
+            count_retry(exc)
+            if store.retries >= 2:
+                retried.set()
+        store._count_retry = note_retry   # the writer says when it has met the lock and tried again
         writer = threading.Thread(target=lambda: result.setdefault("event", store.append_message(session.id, "hi")))
         writer.start()
-        time.sleep(0.5)
-        assert writer.is_alive() and store.retries > 0  # still retrying, nothing lost, nothing raised
+        assert retried.wait(30)
+        assert writer.is_alive() and "event" not in result  # still retrying, nothing lost, nothing raised
         other.execute("COMMIT")
         writer.join(10)
         assert result["event"].seq == 1 and [e.text for e in store.events(session.id)] == ["hi"]
