@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tutor.events import AttemptChecked, CodeOutput, HintShown, RoundText  # noqa: E402
+from tutor.events import AttemptChecked, CodeOutput, HintGiven, RoundText  # noqa: E402
 from tutor.store import Store  # noqa: E402
 from tutor.store.passwords import make_hasher  # noqa: E402
 
@@ -34,7 +34,7 @@ def _events(i: int):
                      round=i % 4, tokens_in=900, tokens_out=120, seconds=1.2),
            CodeOutput(code="print(b**2-4*a*c)", stdout="17\n", stderr="", error=None, timed_out=False,
                       restarted=False, duration_s=0.03, observation="17", round=i % 4),
-           HintShown(step=1 + i % 3, level=1 + i % 4, text="What does the discriminant tell you?", steps=3),
+           HintGiven(step=1 + i % 3, level=1 + i % 4, text="What does the discriminant tell you?", steps=3),
            AttemptChecked(attempt_kind="answer", verdict="incorrect", feedback="Not yet.", input=f"x = {i}"))
     return mix[i % len(mix)]
 

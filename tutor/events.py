@@ -89,7 +89,7 @@ class Done(Event):
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-# --- tutoring (H5) -------------------------------------------------------------------------------
+# --- tutoring mode -------------------------------------------------------------------------------
 # Student-safe by construction: none of these carries the private solution key's answer or step
 # results; the only text that may reveal them is a bottom-out hint or the feedback on a correct answer.
 
@@ -123,7 +123,7 @@ class TutorMessage(Event):
 
 
 @dataclass(frozen=True)
-class HintShown(Event):
+class HintGiven(Event):
     """One rung of the hint ladder for one step of the key (levels 1..4; 4 is the bottom-out)."""
     kind: ClassVar[str] = "hint"
     step: int                       # 1-based step the hint is about

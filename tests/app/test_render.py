@@ -4,7 +4,7 @@ blocks, the same view from a live stream and from a stored transcript."""
 from __future__ import annotations
 
 from app.render import ChatView, code_block, prose
-from tutor.events import (AttemptChecked, CodeOutput, CodeStarted, Done, ErrorEvent, FinalAnswer, HintShown,
+from tutor.events import (AttemptChecked, CodeOutput, CodeStarted, Done, ErrorEvent, FinalAnswer, HintGiven,
                           RoundText, SessionStarted, TextDelta)
 
 ROUND0 = "We compute $x<3$ with code.\n```python\nprint('<b>$5</b>')\n```\n"
@@ -68,7 +68,7 @@ def test_a_stored_transcript_gives_the_same_messages_as_the_live_stream():
 
 def test_hints_verdicts_and_errors():
     view = ChatView().extend([
-        HintShown(step=1, level=2, text="Use $a<b$.", steps=3),
+        HintGiven(step=1, level=2, text="Use $a<b$.", steps=3),
         AttemptChecked(attempt_kind="answer", verdict="incorrect", feedback="Not quite.", input="x = 5"),
         AttemptChecked(attempt_kind="answer", verdict="correct", feedback="Correct — well done!", input="7",
                        solved=True),

@@ -7,7 +7,7 @@ import pytest
 
 from tutor.errors import BadInput, NotFound
 from tutor.events import CodeOutput, FinalAnswer, RoundText, TextDelta
-from tutor.events import AttemptChecked, HintShown
+from tutor.events import AttemptChecked, HintGiven
 from tutor.store import AlreadyExists
 
 
@@ -119,7 +119,7 @@ def test_session_events_are_recorded_in_order_with_typed_rows(store):
     store.append(sess.id, CodeOutput(code="1/0", stdout="", stderr="", timed_out=False, restarted=False, duration_s=0.01,
                                      error={"type": "ZeroDivisionError", "message": "division by zero", "traceback": "tb"},
                                      observation="Runtime errors: division by zero", round=1))
-    store.append(sess.id, HintShown(step=1, level=2, text="What do you do to both sides?", steps=2, guard="regenerated"))
+    store.append(sess.id, HintGiven(step=1, level=2, text="What do you do to both sides?", steps=2, guard="regenerated"))
     store.append(sess.id, AttemptChecked(attempt_kind="step", verdict="valid", feedback="Good.", input="x = \\pm 2",
                                          step=1))
     store.append(sess.id, FinalAnswer(answer="\\pm 2"))

@@ -7,7 +7,7 @@ import pytest
 from tests.tutoring.world import (ANSWER, PROBLEM, STEP1_RESULT, VERIFY_BAD, World, collect, make_student, of_type,
                                   tutor_settings)
 from tutor.errors import BadInput, Forbidden, InputTooLong, NotFound
-from tutor.events import (AttemptChecked, CodeOutput, ErrorEvent, FinalAnswer, HintShown, KeyStatus, MasteryUpdated,
+from tutor.events import (AttemptChecked, CodeOutput, ErrorEvent, FinalAnswer, HintGiven, KeyStatus, MasteryUpdated,
                           SessionStarted, TextDelta, TutorMessage)
 from tutor.tutoring.guard import mentions
 from tutor.tutoring.service import TutorService
@@ -105,7 +105,7 @@ def test_hint_ladder_advances_one_rung_per_request_and_is_recorded(service, stor
     sid, _ = start_tutor(service, user.id)
     shown = []
     for _ in range(8):
-        hint = of_type(collect(service.next_hint(user.id, sid)), HintShown)
+        hint = of_type(collect(service.next_hint(user.id, sid)), HintGiven)
         assert len(hint) == 1
         shown.append((hint[0].step, hint[0].level))
     assert shown == [(1, 1), (1, 2), (1, 3), (1, 4), (2, 1), (2, 2), (2, 3), (2, 4)]
@@ -114,7 +114,7 @@ def test_hint_ladder_advances_one_rung_per_request_and_is_recorded(service, stor
     assert all(h.guard == "passed" for h in rows)
     # after the last bottom-out the ladder is exhausted and says so
     more = collect(service.next_hint(user.id, sid))
-    assert not of_type(more, HintShown) and "every hint" in of_type(more, TutorMessage)[0].text
+    assert not of_type(more, HintGiven) and "every hint" in of_type(more, TutorMessage)[0].text
     assert service.open_session(user.id, sid).hint_level == 4
 
 
@@ -125,7 +125,7 @@ def test_skipping_to_bottom_out_follows_the_class_setting(service, store):
         service.next_hint(strict.id, sid, bottom_out=True)
     loose = make_student(store, name="cy", allow_skip=True)
     sid2, _ = start_tutor(service, loose.id)
-    hint = of_type(collect(service.next_hint(loose.id, sid2, bottom_out=True)), HintShown)[0]
+    hint = of_type(collect(service.next_hint(loose.id, sid2, bottom_out=True)), HintGiven)[0]
     assert (hint.step, hint.level, hint.bottom_out) == (1, 4, True)
 
 
@@ -134,7 +134,7 @@ def test_a_leaking_hint_is_caught_and_regenerated(service, store, world):
     user = make_student(store)
     sid, _ = start_tutor(service, user.id)
     collect(service.next_hint(user.id, sid))
-    hint = of_type(collect(service.next_hint(user.id, sid)), HintShown)[0]
+    hint = of_type(collect(service.next_hint(user.id, sid)), HintGiven)[0]
     assert hint.guard == "regenerated"
     assert hint.text == "Use inverse operations: undo the addition first, doing the same thing to both sides."
     assert "hint 1.2 strict" in world.calls
@@ -146,7 +146,7 @@ def test_a_hint_that_keeps_leaking_is_replaced_by_a_safe_fallback(service, store
     world.always_leaky[(1, 1)] = r"Notice that $x = \frac{28}{4}$ works."
     user = make_student(store)
     sid, _ = start_tutor(service, user.id)
-    hint = of_type(collect(service.next_hint(user.id, sid)), HintShown)[0]
+    hint = of_type(collect(service.next_hint(user.id, sid)), HintGiven)[0]
     assert hint.guard == "fallback" and hint.level == 1
     assert "28" not in hint.text and not mentions(hint.text, ANSWER, 10)
     assert hint.text.endswith("?")   # the fallback for rung 1 is still an orienting question
@@ -160,7 +160,7 @@ def test_a_hint_with_wrong_arithmetic_is_not_shown(service, store, world):
     sid, _ = start_tutor(service, user.id)
     for _ in range(3):
         events = collect(service.next_hint(user.id, sid))
-    hint = of_type(events, HintShown)[0]
+    hint = of_type(events, HintGiven)[0]
     assert hint.level == 3 and "15" not in hint.text and hint.guard == "regenerated"
 
 
@@ -262,7 +262,7 @@ def test_no_event_reveals_the_answer_before_bottom_out_or_a_correct_answer(servi
     assert len(stored) >= len(texts) - 2       # KeyStatus("preparing") is not stored
     assert [t for t in stored if mentions(t, ANSWER, 10)] == []
     # the last bottom-out finally shows it
-    last = of_type(collect(service.next_hint(user.id, sid)), HintShown)[0]
+    last = of_type(collect(service.next_hint(user.id, sid)), HintGiven)[0]
     assert last.bottom_out and last.step == 2 and mentions(last.text, ANSWER, 10)
 
 
@@ -329,7 +329,7 @@ def test_sessions_are_private_and_survive_a_restart(store, sandbox_pool, world, 
     try:
         view = second.open_session(user.id, sid)
         assert view.interrupted and (view.step, view.hint_level) == (1, 2)
-        hint = of_type(collect(second.next_hint(user.id, sid)), HintShown)[0]
+        hint = of_type(collect(second.next_hint(user.id, sid)), HintGiven)[0]
         assert (hint.step, hint.level) == (1, 3)          # the ladder continues where it was
         assert store.get_session(sid).status == "active"
         assert_replays(second, store)
@@ -382,7 +382,7 @@ def test_stopping_key_preparation_keeps_no_half_key(service, store, world):
     # the next request prepares it properly
     events = collect(service.next_hint(user.id, first.session_id))
     assert [e.status for e in of_type(events, KeyStatus)][-1] == "verified"
-    assert of_type(events, HintShown)[0].level == 1
+    assert of_type(events, HintGiven)[0].level == 1
 
 
 def test_forgotten_sessions_come_back_from_the_store(service, store, monkeypatch):
@@ -394,7 +394,7 @@ def test_forgotten_sessions_come_back_from_the_store(service, store, monkeypatch
     for _ in range(3):                              # push the first session out of memory
         start_tutor(service, user.id)
     assert first not in service._live
-    hint = of_type(collect(service.next_hint(user.id, first)), HintShown)[0]
+    hint = of_type(collect(service.next_hint(user.id, first)), HintGiven)[0]
     assert (hint.step, hint.level) == (1, 2)        # rebuilt from the store: the ladder goes on
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from tests.tutoring.world import collect, make_student, of_type, tutor_settings
-from tutor.events import AttemptChecked, HintShown, KeyStatus, TutorMessage
+from tutor.events import AttemptChecked, HintGiven, KeyStatus, TutorMessage
 from tutor.tutoring.guard import mentions
 from tutor.tutoring.service import TutorService
 
@@ -33,14 +33,14 @@ def test_tutoring_on_the_tiny_transformers_model_never_leaks(tiny_model_dir, sto
         assert status.steps == len(key.steps) >= 1
         events += collect(service.ask(user.id, sid, "How should I start?"))
         events += collect(service.submit(user.id, sid, "41"))
-        hints: list[HintShown] = []
+        hints: list[HintGiven] = []
         for _ in range(4 * len(key.steps)):
-            got = of_type(collect(service.next_hint(user.id, sid)), HintShown)
+            got = of_type(collect(service.next_hint(user.id, sid)), HintGiven)
             hints += got
             events += got
         assert [(h.step, h.level) for h in hints][:4] == [(1, 1), (1, 2), (1, 3), (1, 4)]
-        before = [e for e in events if not (isinstance(e, HintShown) and e.bottom_out and e.step == len(key.steps))]
-        texts = [t for e in before if isinstance(e, (TutorMessage, HintShown, AttemptChecked))
+        before = [e for e in events if not (isinstance(e, HintGiven) and e.bottom_out and e.step == len(key.steps))]
+        texts = [t for e in before if isinstance(e, (TutorMessage, HintGiven, AttemptChecked))
                  for t in (getattr(e, "text", None), getattr(e, "feedback", None)) if t]
         assert texts and [t for t in texts if mentions(t, "42", 10)] == []
         assert all(h.guard in ("passed", "regenerated", "fallback") for h in hints)

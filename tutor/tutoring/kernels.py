@@ -82,10 +82,6 @@ class SessionKernels:
         except Exception:  # noqa: BLE001 - a kernel that is already gone is fine
             log.debug("release of session %s kernel failed", session_id, exc_info=True)
 
-    def holds(self, session_id: int) -> bool:
-        with self._lock:
-            return session_id in self._held
-
     def health(self) -> Any:
         if self.pool is None or not self.started:
             return "not started"

@@ -8,9 +8,9 @@ Tutor data), so a student who reads the bottom-out and then types the result is 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from tutor.errors import BadInput
+from tutor.settings import TutoringSettings
 
 
 @dataclass(frozen=True)
@@ -31,12 +31,9 @@ class BKTParams:
             raise BadInput(f"BKT guess ({self.p_guess}) + slip ({self.p_slip}) must stay below 1")
 
     @classmethod
-    def from_settings(cls, settings: Any) -> "BKTParams":
+    def from_settings(cls, settings: TutoringSettings) -> "BKTParams":
         return cls(p_init=settings.bkt_p_init, p_learn=settings.bkt_p_learn, p_guess=settings.bkt_p_guess,
                    p_slip=settings.bkt_p_slip, threshold=settings.mastery_threshold)
-
-    def as_dict(self) -> dict[str, float]:
-        return {"p_init": self.p_init, "p_learn": self.p_learn, "p_guess": self.p_guess, "p_slip": self.p_slip}
 
 
 def posterior(p_known: float, correct: bool, params: BKTParams) -> float:
@@ -71,8 +68,3 @@ def observe(skill: str, p_known: float | None, correct: bool, params: BKTParams)
     after = update(before, correct, params)
     return MasteryChange(skill=skill, before=before, after=after, correct=correct,
                          mastered=after >= params.threshold)
-
-
-def predict_correct(p_known: float, params: BKTParams) -> float:
-    """P(next first attempt is correct): what a teacher page can show next to the estimate."""
-    return p_known * (1.0 - params.p_slip) + (1.0 - p_known) * params.p_guess

@@ -1,4 +1,4 @@
-"""The facade app/ and the CLI call: sessions, questions, hints, submissions, listings (CONTRACTS.md).
+"""The facade app/ and the CLI call: sessions, questions, hints, submissions, listings.
 
 Stream methods validate their input *before* returning the stream (bad input raises a tutor.errors
 class at the call); once streaming, failures become an `ErrorEvent(code, message)` and the stream
@@ -14,7 +14,7 @@ import threading
 from typing import Any, Iterator
 
 from tutor.errors import BadInput, Forbidden, InputTooLong, NotFound, SandboxUnavailable, TutorError
-from tutor.events import (AttemptChecked, ErrorEvent, Event, HintShown, KeyStatus, MasteryUpdated,
+from tutor.events import (AttemptChecked, ErrorEvent, Event, HintGiven, KeyStatus, MasteryUpdated,
                           SessionStarted, TextDelta, TutorMessage)
 from tutor.tutoring.hints import BOTTOM_OUT, generate_hint
 from tutor.tutoring.kernels import LazyRunner, SessionKernels
@@ -25,12 +25,25 @@ from tutor.tutoring.skills import tag_problem
 from tutor.checking.steps import split_lines
 from tutor.tutoring.session import check_answer, check_steps, opening_message, socratic_reply
 from tutor.tutoring.state import LiveSession, apply, first_attempt, key_from_record, key_steps_for_store, rebuild
-from tutor.tutoring.views import ProblemView, SessionSummary, SessionView, check_text
+from tutor.tutoring.listing import (ProblemView, SessionSummary, SessionView, problem_views, session_summaries,
+                                    session_view)
 
 log = logging.getLogger(__name__)
 
 MODES = ("tutor", "solve")
 MAX_LIVE = 2000   # sessions kept in memory; older idle ones are reloaded from the store on use
+
+
+def require_text(text: Any, what: str, limit: int) -> str:
+    """The text, stripped of NULs and outer space; BadInput when it is not text or empty, InputTooLong over `limit`."""
+    if not isinstance(text, str):
+        raise BadInput(f"the {what} must be text")
+    text = text.replace("\x00", "").strip()
+    if not text:
+        raise BadInput(f"the {what} is empty")
+    if len(text) > limit:
+        raise InputTooLong(f"the {what} is {len(text)} characters long; the limit is {limit}")
+    return text
 
 
 class TutorService:
@@ -105,7 +118,7 @@ class TutorService:
         if (question is None) == (problem_id is None):
             raise BadInput("start a session with either a question or a problem")
         if question is not None:
-            question = check_text(question, "question", self.settings.tutoring.max_question_chars)
+            question = require_text(question, "question", self.settings.tutoring.max_question_chars)
         if mode not in self.modes_allowed(user_id):
             raise Forbidden("your class does not allow solve mode; the tutor will guide you instead")
         problem = self.store.get_problem(problem_id) if problem_id is not None else None
@@ -262,7 +275,7 @@ class TutorService:
         if not private:
             place = (live.step, live.level)
             apply(live, event)
-            rung = (event.step, event.level) if isinstance(event, HintShown) else None
+            rung = (event.step, event.level) if isinstance(event, HintGiven) else None
             if (live.step, live.level) not in (place, rung):   # the store files a hint's own rung itself
                 self.store.set_progress(live.id, current_step=live.step, hint_level=live.level)
         return event
@@ -298,7 +311,7 @@ class TutorService:
 
     # --- asking ------------------------------------------------------------------------------------------
     def ask(self, user_id: int, session_id: int, text: str) -> Iterator[Event]:
-        text = check_text(text, "message", self.settings.tutoring.max_message_chars)
+        text = require_text(text, "message", self.settings.tutoring.max_message_chars)
         live = self._get(user_id, session_id)
         return self._stream(live, self._ask_body(live, text))
 
@@ -359,7 +372,7 @@ class TutorService:
                                previous=live.hints.get(step.index, []), student_work=live.work,
                                runner=LazyRunner(self.kernels, live.id), regenerations=self.settings.tutoring.hint_regenerations,
                                max_tokens=self.settings.tutoring.hint_max_tokens, timeout=self.settings.tutoring.guard_timeout_s)
-        event = HintShown(step=step.index, level=level, text=result.text, steps=len(key.steps),
+        event = HintGiven(step=step.index, level=level, text=result.text, steps=len(key.steps),
                           bottom_out=level >= BOTTOM_OUT, guard=result.guard)
         first = first_attempt(live, event)
         self._emit(live, event)
@@ -388,7 +401,7 @@ class TutorService:
     def submit(self, user_id: int, session_id: int, text: str, kind: str = "answer") -> Iterator[Event]:
         if kind not in ("answer", "step"):
             raise BadInput('a submission is an "answer" or a "step"')
-        text = check_text(text, "answer" if kind == "answer" else "step", self.settings.tutoring.max_message_chars)
+        text = require_text(text, "answer" if kind == "answer" else "step", self.settings.tutoring.max_message_chars)
         live = self._get(user_id, session_id)
         if live.mode != "tutor":
             raise BadInput("answers and steps are checked in tutoring mode; this session is in solve mode")
@@ -411,6 +424,12 @@ class TutorService:
         first = first_attempt(live, event)
         self._emit(live, event)
         mastery = self._observe(live, correct=first, cause=kind) if first is not None else []
+        if kind == "answer" and check.verdict == "unchecked":
+            # on the teacher's review queue: nobody could mark this answer (no reference, no confirmed key)
+            self.store.raise_flag(live.id, "answer_unchecked", source="system",
+                                  note=f"A final answer could not be marked because the key is not confirmed "
+                                       f"({live.key.verification.splitlines()[0] if live.key else 'no key'}); "
+                                       f"the student answered: {text[:500]}")
         if check.solved:
             self._release(live)
             self.store.finish_session(live.id, solved=True, final_answer=text)
@@ -420,30 +439,14 @@ class TutorService:
 
     # --- listings ----------------------------------------------------------------------------------------
     def list_sessions(self, user_id: int) -> list[SessionSummary]:
-        return [SessionSummary(r.id, r.title, r.mode, r.status, r.solved, r.problem_id, r.started_at,
-                               r.last_activity_at) for r in self.store.list_sessions(user_id)]
+        return session_summaries(self.store, user_id)
 
     def open_session(self, user_id: int, session_id: int) -> SessionView:
         live = self._get(user_id, session_id)
-        rec = self.store.session_for(user_id, session_id)
-        events = [{"seq": e.seq, "at": e.at.isoformat(), **e.data, "kind": e.kind}
-                  for e in self.store.events(session_id, include_private=False)]
-        key_status = "none" if live.mode == "solve" else (
-            "preparing" if live.key_pending or (live.key is None and live.lock.locked()) else
-            (live.key.status if live.key else "unavailable"))
-        return SessionView(id=rec.id, title=rec.title, question=live.question, mode=rec.mode, status=rec.status,
-                           interrupted=rec.status == "interrupted", solved=rec.solved,
-                           step=live.step if live.key else 0, steps=live.steps_total, hint_level=live.level,
-                           key_status=key_status, can_skip=live.allow_skip, events=events)
+        return session_view(self.store, live, self.store.session_for(user_id, session_id))
 
     def assigned_problems(self, user_id: int) -> list[ProblemView]:
-        sessions = self.store.list_sessions(user_id)
-        out = []
-        for p in self.store.assigned_problems(user_id):
-            mine = [s for s in sessions if s.problem_id == p.id]
-            out.append(ProblemView(p.id, p.text, list(p.skills or []), p.problem_set_id, p.position,
-                                   solved=any(s.solved for s in mine), sessions=len(mine)))
-        return out
+        return problem_views(self.store, user_id)
 
     # --- running ----------------------------------------------------------------------------------------
     def health(self) -> dict[str, Any]:

@@ -15,8 +15,6 @@ from typing import Callable, Generator, Iterator, Protocol, Sequence, runtime_ch
 
 from tutor.errors import BackendError
 
-FINISH_REASONS = ("stop", "eos", "length", "cancelled")
-
 
 class ContextFull(BackendError):
     """The prompt leaves no room in the model's context for the reply."""
