@@ -229,12 +229,13 @@ def test_hostile_program(case: Case, sandbox_session, host_state):
             time.sleep(0.05)
         left = _processes_in(namespaces)
         assert left == [], f"processes of the killed kernel survived: {[_describe(p) for p in left]}"
-    if case.name == "background_thread_exits_process_later":
-        time.sleep(0.6)
+    if case.name == "background_thread_exits_process_later" and not result.restarted:
+        sandbox_session._kernel.proc.wait(timeout=30)   # the thread's exit, however long a loaded box takes
     after = sandbox_session.run("print(1+1)")
     assert after.stdout == "2\n" and after.error is None, after.to_dict()
     if case.name == "background_thread_exits_process_later":
-        assert after.restarted, "a kernel that died between cells must be reported as restarted"
+        # replaced at the end of the cell (its thread outlived it) or found dead at the next one: either way said
+        assert result.restarted or after.restarted, "a kernel that died between cells must be reported as restarted"
 
 
 def test_reading_app_database_and_env_secrets(sandbox_pool, host_state, monkeypatch):
