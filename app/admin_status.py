@@ -111,11 +111,11 @@ class StatusBoard:
     def _backend(self) -> dict[str, Any]:
         settings, service = self.ctx.settings, self.ctx.service
         backend = service.backend_or_none() if hasattr(service, "backend_or_none") else None
-        return {"kind": settings.backend,
+        return {"kind": settings.solver.backend,
                 "name": getattr(backend, "name", None),
-                "model": getattr(backend, "model_name", None) or settings.model,
-                "device": str(getattr(backend, "device", None) or settings.device),
-                "dtype": str(getattr(backend, "dtype", None) or settings.dtype),
+                "model": getattr(backend, "model_name", None) or settings.solver.model,
+                "device": str(getattr(backend, "device", None) or settings.solver.device),
+                "dtype": str(getattr(backend, "dtype", None) or settings.solver.dtype),
                 "loaded": backend is not None}
 
     def _sandbox(self, kills: dict[str, int]) -> dict[str, Any]:

@@ -130,13 +130,13 @@ def mount(app: FastAPI, ctx: AppContext) -> None:
     @router.post("/sessions", dependencies=[csrf])
     async def start(body: StartBody, user: Any = student) -> Response:
         if body.question is not None:
-            check_length(body.question, settings.max_question_chars, "the question")
+            check_length(body.question, settings.tutoring.max_question_chars, "the question")
         return await stream("start", user, None, lambda: ctx.service.start_session(
             user.id, question=body.question, problem_id=body.problem_id, mode=body.mode))
 
     @router.post("/sessions/{session_id}/ask", dependencies=[csrf])
     async def ask(session_id: int, body: TextBody, user: Any = student) -> Response:
-        check_length(body.text, settings.max_message_chars, "the message")
+        check_length(body.text, settings.tutoring.max_message_chars, "the message")
         await owned(user, session_id)
         return await stream("ask", user, session_id, lambda: ctx.service.ask(user.id, session_id, body.text))
 
@@ -149,7 +149,7 @@ def mount(app: FastAPI, ctx: AppContext) -> None:
 
     @router.post("/sessions/{session_id}/submit", dependencies=[csrf])
     async def submit(session_id: int, body: SubmitBody, user: Any = student) -> Response:
-        check_length(body.text, settings.max_message_chars, "the submission")
+        check_length(body.text, settings.tutoring.max_message_chars, "the submission")
         await owned(user, session_id)
         return await stream("submit", user, session_id,
                             lambda: ctx.service.submit(user.id, session_id, body.text, kind=body.kind))

@@ -52,13 +52,13 @@ def create_app(settings: Settings, service: Any = None, *, store: Any = None, po
 
     ctx = AppContext(
         settings=settings, store=store, service=service, metrics=Metrics(),
-        cookies=SessionCookies(settings.secret_key, max_age_s=settings.web_session_max_age_s,
-                               secure=settings.web_cookie_secure, samesite=settings.web_cookie_samesite),
-        limiter=RateLimiter({"ask": settings.web_asks_per_minute, "hint": settings.web_hints_per_minute,
-                             "submit": settings.web_submits_per_minute}),
+        cookies=SessionCookies(settings.secret_key, max_age_s=settings.web.session_max_age_s,
+                               secure=settings.web.cookie_secure, samesite=settings.web.cookie_samesite),
+        limiter=RateLimiter({"ask": settings.web.asks_per_minute, "hint": settings.web.hints_per_minute,
+                             "submit": settings.web.submits_per_minute}),
         pool=pool,
     )
-    ctx.turns = TurnRunner(ctx, settings.web_max_concurrent_turns, settings.web_max_queue)
+    ctx.turns = TurnRunner(ctx, settings.web.max_concurrent_turns, settings.web.max_queue)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

@@ -58,13 +58,13 @@ def sandbox_health(ctx: AppContext, service: dict[str, Any]) -> dict[str, Any]:
 
 
 def backend_health(ctx: AppContext, service: dict[str, Any]) -> dict[str, Any]:
-    name = str(service.get("backend") or ctx.settings.backend)
+    name = str(service.get("backend") or ctx.settings.solver.backend)
     out: dict[str, Any] = {"ok": True, "name": name, "loaded": "not loaded" not in name}
-    if ctx.settings.backend.split(":", 1)[0] == "openai":
+    if ctx.settings.solver.backend.split(":", 1)[0] == "openai":
         # the model server is a separate process: ask it, briefly, whether it answers
         import httpx
-        url = ctx.settings.openai_base_url.rstrip("/") + "/models"
-        headers = {"authorization": f"Bearer {ctx.settings.openai_api_key}"} if ctx.settings.openai_api_key else {}
+        url = ctx.settings.solver.openai_base_url.rstrip("/") + "/models"
+        headers = {"authorization": f"Bearer {ctx.settings.solver.openai_api_key}"} if ctx.settings.solver.openai_api_key else {}
         try:
             r = httpx.get(url, timeout=_PROBE_TIMEOUT_S, headers=headers)
             out.update(reachable=r.status_code < 500, status=r.status_code)

@@ -87,11 +87,11 @@ def mount(app: FastAPI, ctx: AppContext) -> None:
             return page(request, next_path=next_path, username=username, message=_REASONS["csrf"], status=403)
         result = await asyncio.to_thread(
             ctx.store.login, username.strip(), password,
-            max_failures=ctx.settings.web_login_max_failures, lockout_s=ctx.settings.web_login_lockout_s)
+            max_failures=ctx.settings.web.login_max_failures, lockout_s=ctx.settings.web.login_lockout_s)
         if not result.ok or result.user is None:
             ctx.metrics.logins.labels(outcome=result.reason).inc()
             # Every failure costs the guesser time; the account lock-out lives in the store.
-            await asyncio.sleep(ctx.settings.web_login_delay_s)
+            await asyncio.sleep(ctx.settings.web.login_delay_s)
             message = _REASONS.get(result.reason, _REASONS["bad_credentials"])
             status = 429 if result.reason == "locked" else 401
             return page(request, next_path=next_path, username=username, message=message, status=status)

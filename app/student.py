@@ -163,7 +163,7 @@ def build(ctx: AppContext) -> gr.Blocks:
             if not text and problem_id in (None, ""):
                 yield {notice: f"⚠ {friendly('no_session')}"}
                 return
-            if len(text) > settings.max_question_chars:
+            if len(text) > settings.tutoring.max_question_chars:
                 yield {notice: f"⚠ {friendly('too_long')}"}
                 return
             fresh = ChatView(mode=chosen_mode or "tutor")
@@ -183,7 +183,7 @@ def build(ctx: AppContext) -> gr.Blocks:
                 return
             if view is None or view.session_id is None:
                 # No problem yet: the first message starts one, as if typed in the question box.
-                if len(text) > settings.max_question_chars:
+                if len(text) > settings.tutoring.max_question_chars:
                     yield {notice: f"⚠ {friendly('too_long')}"}
                     return
                 fresh = ChatView()
@@ -192,7 +192,7 @@ def build(ctx: AppContext) -> gr.Blocks:
                                                msg):
                     yield update
                 return
-            if len(text) > settings.max_message_chars:
+            if len(text) > settings.tutoring.max_message_chars:
                 yield {notice: f"⚠ {friendly('too_long')}"}
                 return
             sid = view.session_id
@@ -229,7 +229,7 @@ def build(ctx: AppContext) -> gr.Blocks:
             if not text:
                 yield {notice: f"⚠ {friendly('empty')}"}
                 return
-            if len(text) > settings.max_message_chars:
+            if len(text) > settings.tutoring.max_message_chars:
                 yield {notice: f"⚠ {friendly('too_long')}"}
                 return
             sid = view.session_id
@@ -268,7 +268,7 @@ def build(ctx: AppContext) -> gr.Blocks:
         every = [chat, status, rung, verdict, view_state, notice, history]
         demo.load(on_load, None, every + [header, mode, assigned, skip_btn], api_visibility="private",
                   concurrency_limit=None)
-        turn_kw = dict(concurrency_limit=settings.web_max_concurrent_turns, concurrency_id="turn",
+        turn_kw = dict(concurrency_limit=settings.web.max_concurrent_turns, concurrency_id="turn",
                        api_visibility="private")
         start_btn.click(on_start, [question, assigned, mode, view_state], every + [question], **turn_kw)
         send_btn.click(on_send, [msg, view_state], every + [msg], **turn_kw)
@@ -281,7 +281,7 @@ def build(ctx: AppContext) -> gr.Blocks:
         stop_btn.click(on_stop, [view_state], [notice], concurrency_limit=None, api_visibility="private")
         history.input(on_open, [history], every, concurrency_limit=None, api_visibility="private")
         new_btn.click(on_new, None, every + [question], concurrency_limit=None, api_visibility="private")
-    demo.queue(default_concurrency_limit=settings.web_max_concurrent_turns, max_size=settings.web_max_queue,
+    demo.queue(default_concurrency_limit=settings.web.max_concurrent_turns, max_size=settings.web.max_queue,
                api_open=False)
     return demo
 

@@ -85,7 +85,7 @@ class TeacherActions:
 
     def dataset_problems(self, path: str, spec: str) -> list[Any]:
         file = resolve_dataset(self.settings, path)
-        return load_problems(file, parse_rows(spec, self.settings.teacher_max_assign))
+        return load_problems(file, parse_rows(spec, self.settings.web.teacher_max_assign))
 
     def assign_typed(self, user: Any, class_id: Any, text: str, reference: str, skill_text: str,
                      title: str) -> str:
@@ -112,7 +112,7 @@ class TeacherActions:
     def assign_dataset(self, user: Any, class_id: Any, path: str, spec: str, use_answers: bool, title: str) -> str:
         cls = data.require_class(self.store, user, class_id)
         file = resolve_dataset(self.settings, path)
-        problems = load_problems(file, parse_rows(spec, self.settings.teacher_max_assign))
+        problems = load_problems(file, parse_rows(spec, self.settings.web.teacher_max_assign))
         title = (title or "").strip()
         if len(problems) > 1 and not title:
             title = f"{file.stem} rows {spec.strip()}"

@@ -14,6 +14,7 @@ from typing import Any
 
 from tutor.solver.answers import last_boxed
 from tutor.errors import BadInput
+from tutor.settings import Settings
 from tutor.tutoring.skills import normalize_skill
 
 _TEXT_KEYS = ("problem", "question", "input", "prompt")
@@ -28,12 +29,12 @@ class DatasetProblem:
     skills: tuple[str, ...]  # e.g. MATH's subject
 
 
-def dataset_dirs(settings: Any) -> list[Path]:
-    dirs = [Path(d).expanduser() for d in getattr(settings, "teacher_dataset_dirs", ()) if str(d).strip()]
+def dataset_dirs(settings: Settings) -> list[Path]:
+    dirs = [Path(d).expanduser() for d in settings.web.teacher_dataset_dirs if str(d).strip()]
     return [d.resolve() for d in (dirs or [Path(settings.data_dir) / "datasets"])]
 
 
-def list_datasets(settings: Any) -> list[str]:
+def list_datasets(settings: Settings) -> list[str]:
     """Every .jsonl file under the dataset folders, as paths the assign form shows and accepts."""
     found = []
     for base in dataset_dirs(settings):
@@ -42,7 +43,7 @@ def list_datasets(settings: Any) -> list[str]:
     return found
 
 
-def resolve_dataset(settings: Any, path: str) -> Path:
+def resolve_dataset(settings: Settings, path: str) -> Path:
     """The file at `path` if it is a .jsonl file inside a dataset folder; BadInput otherwise."""
     raw = (path or "").strip()
     if not raw:

@@ -254,9 +254,8 @@ def main() -> None:
     base = load_settings()
     sandbox = dataclasses.replace(base.sandbox, warm_kernels=4, max_kernels=2 * args.students + 8,
                                   idle_timeout_s=30.0)
-    settings = dataclasses.replace(base, data_dir=tmp, backend="replay", database_url=args.database_url,
-                                   web_max_concurrent_turns=args.concurrency, web_asks_per_minute=0,
-                                   sandbox=sandbox)
+    settings = load_settings(data_dir=tmp, backend="replay", database_url=args.database_url,
+                             web_max_concurrent_turns=args.concurrency, web_asks_per_minute=0, sandbox=sandbox)
     store = Store(settings.effective_database_url, hasher=make_hasher(time_cost=1, memory_kib=1024, parallelism=1))
     store.upgrade()
     cls = store.create_class("load", allow_solve_mode=True)

@@ -43,7 +43,7 @@ def bench_loop(n: int) -> None:
         session = pool.acquire("bench-loop")       # one kernel: this measures the loop, not kernel start-up
         session.run("print(1)")
         for t in backend.trajectories[:n]:
-            for event in run_turn(backend, session, build_prompt(t.question), settings):
+            for event in run_turn(backend, session, build_prompt(t.question), settings.solver):
                 if isinstance(event, Done):
                     rest = event.seconds - event.model_seconds - event.code_seconds
                     overhead.append(rest / event.rounds * 1000)

@@ -26,7 +26,45 @@ def test_every_setting_has_help_and_the_readme_table_is_current():
 def test_values_are_read_and_typed_from_the_environment():
     s = load_settings({"MATHTUTOR_MAX_ROUNDS": "2", "MATHTUTOR_BACKEND_TIMEOUT_S": "1.5",
                        "MATHTUTOR_SANDBOX_CELL_TIMEOUT_S": "3", "MATHTUTOR_ENV": "production"})
-    assert (s.max_rounds, s.backend_timeout_s, s.sandbox.cell_timeout_s, s.env) == (2, 1.5, 3.0, "production")
+    assert (s.solver.max_rounds, s.solver.backend_timeout_s, s.sandbox.cell_timeout_s, s.env) == (2, 1.5, 3.0, "production")
+
+
+def test_grouped_settings_keep_their_environment_names():
+    s = load_settings({"MATHTUTOR_DATABASE_URL": "sqlite:///x.db", "MATHTUTOR_STORE_POOL_SIZE": "3",
+                       "MATHTUTOR_GRADER_TIMEOUT_S": "2.5", "MATHTUTOR_PORT": "8080", "MATHTUTOR_WEB_MAX_QUEUE": "7",
+                       "MATHTUTOR_TEACHER_DATASET_DIRS": "/a, /b", "MATHTUTOR_BKT_P_INIT": "0.3"})
+    assert (s.store.database_url, s.store.pool_size, s.grading.timeout_s) == ("sqlite:///x.db", 3, 2.5)
+    assert (s.web.port, s.web.max_queue, s.web.teacher_dataset_dirs) == (8080, 7, ("/a", "/b"))
+    assert s.tutoring.bkt_p_init == 0.3 and s.effective_database_url == "sqlite:///x.db"
+
+
+def test_overrides_by_environment_name_and_by_group():
+    solver = load_settings(max_rounds=2).solver
+    s = load_settings({"MATHTUTOR_MAX_ROUNDS": "9"}, solver=solver, max_tokens_per_round=5, web_max_queue=5,
+                      grader_timeout_s=1.5, database_url="sqlite:///y.db", store_argon2_time_cost=1,
+                      sandbox_cell_timeout_s=2.0, env="production")
+    # the group object replaces the environment's solver settings; a field override then applies on top of it
+    assert (s.solver.max_rounds, s.solver.max_tokens_per_round) == (2, 5)
+    assert (s.web.max_queue, s.grading.timeout_s, s.store.database_url) == (5, 1.5, "sqlite:///y.db")
+    assert (s.store.argon2_time_cost, s.sandbox.cell_timeout_s, s.env) == (1, 2.0, "production")
+
+
+@pytest.mark.parametrize("overrides, named", [
+    ({"web.max_queue": 5}, "web.max_queue"),
+    ({"timeout_s": 2}, "grader_timeout_s"),            # a group's field name alone is not an override key
+    ({"max_round": 3}, "max_rounds"),
+])
+def test_an_unknown_override_is_refused_with_the_names_that_exist(overrides, named):
+    with pytest.raises(TypeError, match="unknown setting override") as err:
+        load_settings(**overrides)
+    assert named in str(err.value)
+
+
+def test_a_group_override_must_be_that_group():
+    with pytest.raises(TypeError, match="solver= takes a SolverSettings"):
+        load_settings(solver=load_settings().web)
+    with pytest.raises(SettingsError, match="MATHTUTOR_WEB_COOKIE_SAMESITE"):
+        load_settings(web_cookie_samesite="none")
 
 
 @pytest.mark.parametrize("env, named", [

@@ -79,7 +79,7 @@ def test_scripted_file_is_selected_by_spec(tmp_path):
     path = tmp_path / "script.json"
     path.write_text(json.dumps({"responses": ["hello", {"text": "par", "error": "boom"}],
                                 "rules": [{"match": "cube", "reply": "27"}]}))
-    b = get_backend(f"scripted:{path}", load_settings())
+    b = get_backend(f"scripted:{path}", load_settings().solver)
     assert isinstance(b, ScriptedBackend)
     assert complete(b, "x")[1].text == "hello"
     with pytest.raises(BackendError, match="boom"):
@@ -87,18 +87,18 @@ def test_scripted_file_is_selected_by_spec(tmp_path):
     assert complete(b, "the cube of 3")[1].text == "27"
     path.write_text("{not json")
     with pytest.raises(BackendError, match="not JSON"):
-        get_backend(f"scripted:{path}", load_settings())
+        get_backend(f"scripted:{path}", load_settings().solver)
 
 
 def test_unknown_backend_and_missing_replay_file_are_clear_errors(tmp_path):
     with pytest.raises(BackendError, match="unknown backend 'gpt'"):
-        get_backend("gpt", load_settings())
+        get_backend("gpt", load_settings().solver)
     with pytest.raises(BackendError, match="cannot read replay file"):
-        get_backend(f"replay:{tmp_path / 'nope.jsonl'}", load_settings())
+        get_backend(f"replay:{tmp_path / 'nope.jsonl'}", load_settings().solver)
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"foo": 1}\n')
     with pytest.raises(BackendError, match="bad.jsonl:1"):
-        get_backend(f"replay:{bad}", load_settings())
+        get_backend(f"replay:{bad}", load_settings().solver)
 
 
 def test_split_rounds_and_prompt():

@@ -26,7 +26,7 @@ def kinds(events, cls):
 def test_replayed_tora_trajectories_run_in_a_real_kernel(sandbox_session):
     backend = ReplayBackend.from_file(TORA)
     for t in backend.trajectories[:3]:
-        events = list(run_turn(backend, sandbox_session, build_prompt(t.question), load_settings()))
+        events = list(run_turn(backend, sandbox_session, build_prompt(t.question), load_settings().solver))
         outputs = kinds(events, CodeOutput)
         recorded = t.text.split("```output\n")[1].split("\n```")[0].strip()
         assert [o.observation for o in outputs] == [recorded]      # our kernel printed what ToRA's did
@@ -43,7 +43,7 @@ def test_kernel_state_persists_across_rounds_and_outputs_are_fed_back(sandbox_se
     traj = ("First.\n```python\ny = 5\nprint(y)\n```\n```output\nX\n```\nNow.\n```python\nprint(2*y)\n```\n"
             "```output\nX\n```\nSo \\boxed{10}.")
     backend = ScriptedBackend().add_rule("double", traj)
-    events = list(run_turn(backend, sandbox_session, build_prompt("Set y to 5 and double it."), load_settings()))
+    events = list(run_turn(backend, sandbox_session, build_prompt("Set y to 5 and double it."), load_settings().solver))
     assert [o.observation for o in kinds(events, CodeOutput)] == ["5", "10"]
     assert [c.code for c in kinds(events, CodeStarted)] == ["y = 5\nprint(y)", "print(2*y)"]
     assert backend.prompts[2].endswith("Now.\n```python\nprint(2*y)\n```\n```output\n10\n```\n")
@@ -54,7 +54,7 @@ def test_errors_and_timeouts_go_back_to_the_model_as_runtime_errors(sandbox_sess
     backend = ScriptedBackend(["Try.\n```python\nprint(undefined_name)\n```\n```output",
                                "Again.\n```python\nwhile True:\n    pass\n```\n```output",
                                "I give up: \\boxed{1}."])
-    events = list(run_turn(backend, sandbox_session, build_prompt("q"), load_settings(), cell_timeout=1.0))
+    events = list(run_turn(backend, sandbox_session, build_prompt("q"), load_settings().solver, cell_timeout=1.0))
     obs = [o.observation for o in kinds(events, CodeOutput)]
     assert obs == ["Runtime errors: NameError: name 'undefined_name' is not defined", "Runtime errors: Timeout Error"]
     assert "```output\nRuntime errors: NameError: name 'undefined_name' is not defined\n```\n" in backend.prompts[1]
@@ -65,7 +65,7 @@ def test_errors_and_timeouts_go_back_to_the_model_as_runtime_errors(sandbox_sess
 
 def test_rounds_are_bounded(sandbox_session):
     backend = ScriptedBackend(default=lambda prompt: "Again.\n```python\nprint(1)\n```\n```output")
-    events = list(run_turn(backend, sandbox_session, build_prompt("q"), load_settings(max_rounds=3)))
+    events = list(run_turn(backend, sandbox_session, build_prompt("q"), load_settings(max_rounds=3).solver))
     done = events[-1]
     assert done.stopped == "max_rounds" and done.rounds == 3 and len(kinds(events, CodeOutput)) == 3
     assert kinds(events, FinalAnswer)[0].source == "output"     # the last output block is the answer
@@ -75,13 +75,13 @@ def test_context_guard_ends_the_turn_with_a_clear_message():
     prompt = build_prompt("q")
     backend = ScriptedBackend(default="word " * 100)
     room = 10
-    settings = load_settings(context_tokens=backend.count_tokens(prompt) + room)
+    settings = load_settings(context_tokens=backend.count_tokens(prompt) + room).solver
     events = list(run_turn(backend, None, prompt, settings))
     errors = kinds(events, ErrorEvent)
     assert [e.code for e in errors] == ["context_full"] and "context length" in errors[0].message
     assert events[-1].stopped == "context" and events[-1].tokens_out == room
     # a prompt that is already too long never reaches the backend
-    events = list(run_turn(backend, None, prompt, load_settings(context_tokens=5)))
+    events = list(run_turn(backend, None, prompt, load_settings(context_tokens=5).solver))
     assert [e.code for e in kinds(events, ErrorEvent)] == ["context_full"] and events[-1].rounds == 0
 
 
@@ -89,10 +89,10 @@ def test_token_budgets_per_round_and_per_turn(sandbox_session):
     backend = ScriptedBackend(default=lambda prompt: "Again.\n```python\nprint(1)\n```\n```output")
     per_turn = backend.count_tokens("Again.\n```python\nprint(1)\n```\n```output") + 3
     events = list(run_turn(backend, sandbox_session, build_prompt("q"),
-                           load_settings(max_tokens_per_turn=per_turn, max_rounds=4)))
+                           load_settings(max_tokens_per_turn=per_turn, max_rounds=4).solver))
     assert events[-1].stopped == "max_tokens" and events[-1].tokens_out <= per_turn
     events = list(run_turn(ScriptedBackend(default="word " * 100), None, build_prompt("q"),
-                           load_settings(max_tokens_per_round=7)))
+                           load_settings(max_tokens_per_round=7).solver))
     assert events[-1].stopped == "max_tokens" and events[-1].tokens_out == 7
 
 
@@ -100,7 +100,7 @@ def test_cancel_stops_generation():
     backend = ScriptedBackend(default="word " * 200, delay_s=0.005)
     cancel = threading.Event()
     events = []
-    for event in run_turn(backend, None, build_prompt("q"), load_settings(), cancel):
+    for event in run_turn(backend, None, build_prompt("q"), load_settings().solver, cancel):
         events.append(event)
         if isinstance(event, TextDelta):
             cancel.set()
@@ -111,7 +111,7 @@ def test_cancel_stops_generation():
 def test_a_backend_failure_mid_stream_is_an_error_event():
     from tutor.solver.backends import BackendError, Failure
     backend = ScriptedBackend([Failure("Let me th", BackendError("the model server went away"))])
-    events = list(run_turn(backend, None, build_prompt("q"), load_settings()))
+    events = list(run_turn(backend, None, build_prompt("q"), load_settings().solver))
     assert "".join(d.text for d in kinds(events, TextDelta)) == "Let me th"
     assert [(e.code, e.message) for e in kinds(events, ErrorEvent)] == [("backend_unavailable", "the model server went away")]
     assert events[-1].stopped == "error" and not kinds(events, FinalAnswer)
@@ -127,7 +127,7 @@ def test_a_running_kernel_does_not_block_other_sessions(sandbox_pool):
         key = f"loop-concurrency-{name}-{time.monotonic_ns()}"
         session = sandbox_pool.acquire(key)
         try:
-            for event in run_turn(backend, session, build_prompt(f"a {name} one"), load_settings()):
+            for event in run_turn(backend, session, build_prompt(f"a {name} one"), load_settings().solver):
                 if isinstance(event, FinalAnswer):
                     finished[name] = time.monotonic()
         finally:
@@ -146,7 +146,7 @@ def test_the_tiny_model_solves_in_a_real_kernel_reusing_its_cache(tiny_model_dir
     from tutor.solver.backends.transformers import TransformersBackend
     backend = TransformersBackend(str(tiny_model_dir))
     try:
-        events = list(run_turn(backend, sandbox_session, build_prompt("Set y to 5, then double it."), load_settings()))
+        events = list(run_turn(backend, sandbox_session, build_prompt("Set y to 5, then double it."), load_settings().solver))
     finally:
         backend.close()
     assert [o.observation for o in kinds(events, CodeOutput)] == ["5", "10"]

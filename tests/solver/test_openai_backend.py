@@ -37,7 +37,7 @@ def test_streams_the_raw_prompt_and_stops_at_output(tiny_openai_server):
 
 
 def test_selected_by_spec_with_the_server_url(tiny_openai_server):
-    settings = load_settings(model=tiny_openai_server.model_dir)
+    settings = load_settings(model=tiny_openai_server.model_dir).solver
     b = get_backend(f"openai:{tiny_openai_server.base_url}", settings)
     prompt = build_prompt("What is 2 to the power 10?") + " We compute the power.\n```python\nx = 2**10\nprint(x)\n```\n```output\n1024\n```\n"
     stream = b.complete(prompt, stop=STOP_STRINGS, max_tokens=50)
@@ -54,7 +54,7 @@ def test_dead_server_is_retried_then_a_clear_error():
     with pytest.raises(BackendError, match=r"127\.0\.0\.1.*cannot connect"):
         b.complete(build_prompt("q"), stop=STOP_STRINGS, max_tokens=5).text()
     assert time.monotonic() - t0 >= 0.05 + 0.1           # two backoffs were waited
-    events = list(run_turn(b, None, build_prompt("q"), load_settings()))
+    events = list(run_turn(b, None, build_prompt("q"), load_settings().solver))
     assert isinstance(events[-2], ErrorEvent) and events[-2].code == "backend_unavailable"
     assert isinstance(events[-1], Done) and events[-1].stopped == "error"
 
@@ -63,7 +63,7 @@ def test_server_dying_mid_stream_ends_the_turn_with_an_error(tiny_model_dir, tmp
     server = ServerProcess(tiny_model_dir, tmp_path / "serve.log").wait_ready()
     try:
         b = OpenAIBackend(server.base_url, server.model_dir, retries=0)
-        settings = load_settings(max_tokens_per_round=3000, max_tokens_per_turn=3000)
+        settings = load_settings(max_tokens_per_round=3000, max_tokens_per_turn=3000).solver
         events = []
         for event in run_turn(b, None, build_prompt("Write me a very long story about a dragon."), settings):
             events.append(event)
@@ -100,7 +100,7 @@ def bad_server():
 ])
 def test_garbage_from_the_server_ends_the_turn_with_an_error_event(bad_server, mode, message):
     b = OpenAIBackend(f"{bad_server}/{mode}/v1", "m", retries=0)
-    events = list(run_turn(b, None, build_prompt("q"), load_settings()))
+    events = list(run_turn(b, None, build_prompt("q"), load_settings().solver))
     errors = [e for e in events if isinstance(e, ErrorEvent)]
     assert len(errors) == 1 and message in errors[0].message, events
     assert events[-1].stopped == "error"
@@ -108,7 +108,7 @@ def test_garbage_from_the_server_ends_the_turn_with_an_error_event(bad_server, m
 
 def test_a_transient_503_is_retried(bad_server):
     b = OpenAIBackend(f"{bad_server}/flaky/v1", "m", retries=1, backoff_s=0.01)
-    events = list(run_turn(b, None, build_prompt("q"), load_settings()))
+    events = list(run_turn(b, None, build_prompt("q"), load_settings().solver))
     assert [e.answer for e in events if e.kind == "answer"] == ["3"]
     assert events[-1].stopped == "answer"
 

@@ -129,14 +129,14 @@ def test_limits_cancel_and_context(backend, tiny_model_dir):
     try:
         with pytest.raises(ContextFull):
             small.complete(build_prompt("What is six times seven?"), stop=STOP_STRINGS, max_tokens=10).text()
-        events = list(run_turn(small, None, build_prompt("What is six times seven?"), load_settings()))
+        events = list(run_turn(small, None, build_prompt("What is six times seven?"), load_settings().solver))
         assert [e.code for e in events if isinstance(e, ErrorEvent)] == ["context_full"]
     finally:
         small.close()
 
 
 def test_selected_by_settings_and_missing_models_are_clear(tiny_model_dir, tmp_path):
-    b = get_backend("transformers", load_settings(model=str(tiny_model_dir), device="cpu"))
+    b = get_backend("transformers", load_settings(model=str(tiny_model_dir), device="cpu").solver)
     try:
         assert b.device == "cpu" and b.dtype == "float32"
         assert split_rounds(b.complete(build_prompt("What is 2 to the power 10?"), stop=STOP_STRINGS,
@@ -144,6 +144,6 @@ def test_selected_by_settings_and_missing_models_are_clear(tiny_model_dir, tmp_p
     finally:
         b.close()
     with pytest.raises(BackendError, match="cannot load model"):
-        get_backend("transformers", load_settings(model=str(tmp_path / "no-model")))
+        get_backend("transformers", load_settings(model=str(tmp_path / "no-model")).solver)
     with pytest.raises(BackendError, match="cannot load model 'nobody/no-such-model'"):
-        get_backend("transformers:nobody/no-such-model", load_settings())
+        get_backend("transformers:nobody/no-such-model", load_settings().solver)

@@ -46,7 +46,7 @@ def test_first_observation_starts_from_prior():
 
 def test_params_come_from_settings_and_are_validated():
     s = load_settings(bkt_p_init=0.5, mastery_threshold=0.9)
-    p = BKTParams.from_settings(s)
+    p = BKTParams.from_settings(s.tutoring)
     assert (p.p_init, p.threshold) == (0.5, 0.9)
     with pytest.raises(BadInput):
         BKTParams(p_guess=0.6, p_slip=0.5)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from tutor.settings import iter_settings, load_settings
+from tutor.settings import iter_settings, iter_values, load_settings
 
 
 def register(main: click.Group) -> None:
@@ -40,15 +40,5 @@ def settings_table() -> str:
 
 
 def _current_values():
-    import dataclasses
-    settings = load_settings()
-
-    def walk(obj, prefix):
-        for f in dataclasses.fields(obj):
-            value = getattr(obj, f.name)
-            if dataclasses.is_dataclass(value):
-                yield from walk(value, prefix + f.metadata.get("prefix", f.name.upper() + "_"))
-            else:
-                yield prefix + f.name.upper(), "***" if f.metadata.get("secret") and value else format_value(value)
-
-    yield from walk(settings, "MATHTUTOR_")
+    for name, value, secret in iter_values(load_settings()):
+        yield name, "***" if secret and value else format_value(value)

@@ -23,7 +23,7 @@ def _load(backend_spec: str | None, **overrides: Any):
     from tutor.settings import SettingsError, load_settings
     try:
         settings = load_settings(**{k: v for k, v in overrides.items() if v is not None})
-        backend = get_backend(backend_spec, settings)
+        backend = get_backend(backend_spec, settings.solver)
     except (BackendError, SettingsError) as exc:
         raise click.ClickException(str(getattr(exc, "message", exc))) from None
     return settings, backend
@@ -91,7 +91,8 @@ def register(main: click.Group) -> None:
             with pool_cm as pool:
                 runner = pool.acquire("cli-solve") if pool is not None else None
                 try:
-                    for event in run_turn(backend, runner, prompt, settings, cancel):
+                    for event in run_turn(backend, runner, prompt, settings.solver, cancel,
+                                           cell_timeout=settings.sandbox.cell_timeout_s):
                         if as_json:
                             click.echo(json.dumps(event.to_dict(), ensure_ascii=False))
                             continue

@@ -44,7 +44,7 @@ def register(main: click.Group) -> None:
         recovered = store.recover_stale()
         if recovered:
             click.echo(f"Marked {len(recovered)} session(s) of a previous run as interrupted.")
-        created = ensure_admin(store, name=settings.admin_name, password=settings.admin_password or None)
+        created = ensure_admin(store, name=settings.web.admin_name, password=settings.web.admin_password or None)
         if created:
             click.echo("Created the first admin account (shown only this once; change it after signing in):\n"
                        f"    user name: {created[0]}\n    password:  {created[1]}")
@@ -58,8 +58,8 @@ def register(main: click.Group) -> None:
         service = TutorService.from_settings(settings, store=store, pool=pool)
         try:
             app = create_app(settings, service=service, store=store, pool=pool)
-            click.echo(f"Math tutor on http://{host or settings.host}:{port or settings.port}/")
-            uvicorn.run(app, host=host or settings.host, port=port or settings.port, log_level="info",
+            click.echo(f"Math tutor on http://{host or settings.web.host}:{port or settings.web.port}/")
+            uvicorn.run(app, host=host or settings.web.host, port=port or settings.web.port, log_level="info",
                         proxy_headers=True, timeout_graceful_shutdown=10)
         finally:
             service.close()

@@ -22,6 +22,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 from tutor.solver.backends.replay import ReplayBackend
 from tutor.errors import BadInput
+from tutor.settings import Settings
 from tutor.events import CodeOutput, Done, ErrorEvent, FinalAnswer
 from tutor.solver.loop import run_turn
 from tutor.solver.prompt import OUTPUT_STOP, build_prompt
@@ -190,8 +191,8 @@ class Kernels:
             self._drop(key)
 
 
-def solve_one(problem: Problem, backend: Any, kernels: Kernels | None, settings: Any, *, mode: str = "tir",
-              grade_timeout: float | None = None) -> ProblemResult:
+def solve_one(problem: Problem, backend: Any, kernels: Kernels | None, settings: Settings, *,
+              mode: str = "tir") -> ProblemResult:
     from tutor.checking.grader import grade
     outputs: list[str] = []
     answer = source = error = None
@@ -204,7 +205,8 @@ def solve_one(problem: Problem, backend: Any, kernels: Kernels | None, settings:
             except Exception as exc:
                 error = f"sandbox: {exc}"
         if error is None:
-            for event in run_turn(backend, runner, build_prompt(problem.question, mode), settings):
+            for event in run_turn(backend, runner, build_prompt(problem.question, mode), settings.solver,
+                                  cell_timeout=settings.sandbox.cell_timeout_s):
                 if isinstance(event, CodeOutput):
                     outputs.append(event.observation)
                 elif isinstance(event, FinalAnswer):
@@ -213,7 +215,7 @@ def solve_one(problem: Problem, backend: Any, kernels: Kernels | None, settings:
                     error = f"{event.code}: {event.message}"
                 elif isinstance(event, Done):
                     done = event
-    verdict = grade(problem.reference, answer, timeout=grade_timeout) if answer is not None else None
+    verdict = grade(problem.reference, answer, timeout=settings.grading.timeout_s) if answer is not None else None
     extra = done.extra if done else {}
     rec = None
     if isinstance(backend, ReplayBackend):
@@ -233,7 +235,7 @@ def solve_one(problem: Problem, backend: Any, kernels: Kernels | None, settings:
         trajectory=extra.get("text", ""))
 
 
-def evaluate(problems: Iterable[Problem], backend: Any, pool: Any, settings: Any, *, concurrency: int = 1,
+def evaluate(problems: Iterable[Problem], backend: Any, pool: Any, settings: Settings, *, concurrency: int = 1,
              mode: str = "tir", kernel_per_problem: bool = False,
              on_result: Callable[[ProblemResult], None] | None = None,
              stop: threading.Event | None = None) -> list[ProblemResult]:
@@ -241,7 +243,7 @@ def evaluate(problems: Iterable[Problem], backend: Any, pool: Any, settings: Any
     problems = list(problems)
     results: list[ProblemResult] = []
     kernels = Kernels(pool, per_problem=kernel_per_problem,
-                      timeout=getattr(getattr(settings, "sandbox", None), "cell_timeout_s", None)) if pool else None
+                      timeout=settings.sandbox.cell_timeout_s) if pool else None
     try:
         with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="eval") as ex:
             futures = {ex.submit(_guarded, p, backend, kernels, settings, mode, stop): p for p in problems}

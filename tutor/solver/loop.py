@@ -15,6 +15,7 @@ from typing import Any, Iterator, Protocol
 from sandbox.errors import SandboxBusy
 from tutor.solver.backends.base import Backend, Generation
 from tutor.errors import BackendError
+from tutor.settings import SolverSettings
 from tutor.events import CodeOutput, CodeStarted, Done, ErrorEvent, Event, FinalAnswer, RoundText, TextDelta
 from tutor.solver.prompt import STOP_STRINGS, feed_back, format_observation, last_python_block, wants_code_run
 
@@ -39,17 +40,16 @@ def _error_dict(error: Any) -> dict[str, str] | None:
             "traceback": str(getattr(error, "traceback", ""))}
 
 
-def run_turn(backend: Backend, runner: Runner | None, prompt: str, settings: Any,
+def run_turn(backend: Backend, runner: Runner | None, prompt: str, settings: SolverSettings,
              cancel: threading.Event | None = None, *, cell_timeout: float | None = None) -> Iterator[Event]:
     """Drive one turn from `prompt` (built by tutor.solver.prompt.build_prompt). Always ends with `Done`.
 
     `runner` runs code (a sandbox KernelSession); None means code is never run (chain-of-thought).
     Bounded by settings.max_rounds, max_tokens_per_round, max_tokens_per_turn and context_tokens.
+    `cell_timeout` None leaves each cell to the runner's own limit (its sandbox config).
     """
     start = time.monotonic()
     cache_key = uuid.uuid4().hex
-    if cell_timeout is None:
-        cell_timeout = getattr(getattr(settings, "sandbox", None), "cell_timeout_s", None)
     context = prompt
     turn_text = ""
     tokens_in = tokens_out = tokens_cached = 0

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import text
 
+from tutor.settings import Settings
 from tutor.store.base import StoreBase
 from tutor.store.classes import ClassesMixin
 from tutor.store.errors import SchemaOutOfDate, StoreUnavailable
@@ -78,22 +79,19 @@ class Store(UsersMixin, ClassesMixin, ProblemsMixin, SessionsMixin, LearningMixi
         return info
 
 
-def open_store(settings: Any, *, upgrade: bool = False, recover: bool = False, **kw: Any) -> Store:
+def open_store(settings: Settings, *, upgrade: bool = False, recover: bool = False, **kw: Any) -> Store:
     """A Store on `settings.effective_database_url` with the store settings applied; `upgrade=True`
     runs the migrations to head first (what `mathtutor serve` does for the embedded SQLite);
     `recover=True` then marks sessions left active by dead processes as interrupted (server start-up)."""
     from tutor.store.passwords import make_hasher
-    options: dict[str, Any] = {}
-    for name, key in (("store_busy_timeout_ms", "sqlite_busy_ms"), ("store_sqlite_synchronous", "sqlite_synchronous"),
-                      ("store_retry_deadline_s", "retry_deadline_s"), ("store_pool_size", "pool_size"),
-                      ("store_max_overflow", "max_overflow")):
-        if hasattr(settings, name):
-            options[key] = getattr(settings, name)
-    if hasattr(settings, "store_argon2_time_cost"):
-        options["hasher"] = make_hasher(settings.store_argon2_time_cost, settings.store_argon2_memory_kib)
+    st = settings.store
+    options: dict[str, Any] = {
+        "sqlite_busy_ms": st.busy_timeout_ms, "sqlite_synchronous": st.sqlite_synchronous,
+        "retry_deadline_s": st.retry_deadline_s, "pool_size": st.pool_size, "max_overflow": st.max_overflow,
+        "hasher": make_hasher(st.argon2_time_cost, st.argon2_memory_kib)}
     options.update(kw)
     store = Store(settings.effective_database_url, **options)
-    store.stale_after_s = getattr(settings, "store_stale_after_s", 0.0) or None
+    store.stale_after_s = st.stale_after_s or None
     if upgrade:
         store.upgrade()
     if recover:

@@ -86,7 +86,8 @@ def _run(backend: Any, runner: Any, prompt: str, settings: Any, cancel: threadin
     turn = _Turn()
     texts: list[str] = []
     try:
-        for ev in run_turn(backend, runner, prompt, settings, cancel=cancel):
+        for ev in run_turn(backend, runner, prompt, settings.solver, cancel=cancel,
+                           cell_timeout=settings.sandbox.cell_timeout_s):
             if on_event is not None and not isinstance(ev, TextDelta):
                 on_event(ev)
             if isinstance(ev, RoundText):
@@ -234,7 +235,7 @@ def prepare_key(problem: str, *, backend: Any, runner: Any | None, settings: Any
     """Solve, verify and break into steps. Never raises for a model or kernel failure: the key then
     says what it could not do (unverified, or unavailable when there is no answer at all).
     `on_event` sees every event of the hidden turns (the service records them as private evidence)."""
-    timeout = settings.guard_timeout_s
+    timeout = settings.tutoring.guard_timeout_s
     problems: list[str] = []
     # without a kernel the model still solves (chain of thought), but nothing it says is executed
     solved = _run(backend, runner, build_prompt(problem, mode="tir" if runner is not None else "cot"), settings, cancel,
@@ -254,7 +255,7 @@ def prepare_key(problem: str, *, backend: Any, runner: Any | None, settings: Any
     verified, how = False, "not checked"
     if reference and model_answer and not disagreement and runner is not None:
         verified, how = True, "the model's own computed answer agrees with the teacher's reference"
-    if not verified and settings.key_verify and runner is not None:
+    if not verified and settings.tutoring.key_verify and runner is not None:
         ok, how = verify_answer(problem, answer, backend=backend, runner=runner, settings=settings, cancel=cancel,
                                 on_event=on_event)
         verified = ok is True
@@ -263,11 +264,11 @@ def prepare_key(problem: str, *, backend: Any, runner: Any | None, settings: Any
 
     steps: tuple[KeyStep, ...] = ()
     if solved.text:
-        q = steps_question(problem, solved.text, answer, settings.key_max_steps)
+        q = steps_question(problem, solved.text, answer, settings.tutoring.key_max_steps)
         turn = _run(backend, runner, build_prompt(q, mode="none"), settings, cancel, on_event)
         if turn.error:
             problems.append(f"steps: {turn.error}")
-        pairs = parse_steps(turn.text, settings.key_max_steps)
+        pairs = parse_steps(turn.text, settings.tutoring.key_max_steps)
         # with a reference that the model disagrees with, its steps lead elsewhere: keep only the final step
         if not disagreement:
             steps = build_steps(pairs, answer, runner, timeout)

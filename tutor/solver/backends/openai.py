@@ -20,6 +20,7 @@ import httpx
 
 from tutor.solver.backends.base import ContextFull, Generation, StopScanner, Stream
 from tutor.errors import BackendError
+from tutor.settings import SolverSettings
 from tutor.solver.prompt import BOS, EOS
 
 _RETRY_STATUS = {408, 429, 500, 502, 503, 504}
@@ -70,10 +71,10 @@ class OpenAIBackend:
         self._tokenizer = _local_tokenizer(model)
 
     @classmethod
-    def from_spec(cls, arg: str, settings: Any) -> "OpenAIBackend":
+    def from_spec(cls, arg: str, settings: SolverSettings) -> "OpenAIBackend":
         return cls(arg or settings.openai_base_url, settings.model, api_key=settings.openai_api_key,
                    timeout_s=settings.backend_timeout_s, retries=settings.backend_retries,
-                   send_bos=getattr(settings, "openai_send_bos", False))
+                   send_bos=settings.openai_send_bos)
 
     def count_tokens(self, text: str) -> int:
         if self._tokenizer is not None:

@@ -19,6 +19,7 @@ from typing import Any, Generator, Sequence
 
 from tutor.solver.backends.base import ContextFull, Generation, StopScanner, Stream
 from tutor.errors import BackendError
+from tutor.settings import SolverSettings
 from tutor.solver.prompt import EOS
 
 _DONE = object()
@@ -86,7 +87,7 @@ class TransformersBackend:
         self._worker.start()
 
     @classmethod
-    def from_spec(cls, arg: str, settings: Any) -> "TransformersBackend":
+    def from_spec(cls, arg: str, settings: SolverSettings) -> "TransformersBackend":
         return cls(arg or settings.model, device=settings.device, dtype=settings.dtype,
                    context_tokens=settings.context_tokens)
 
