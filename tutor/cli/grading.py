@@ -20,7 +20,7 @@ def grade_cmd(reference: str, answer: str, as_json: bool, timeout: float | None)
     """Is ANSWER equivalent to the reference? (`x = 2` vs `2`, `1/2` vs `0.5`, sets, intervals...)"""
     from tutor.checking.grader import grade
 
-    verdict = grade(reference, answer, timeout=timeout)
+    verdict = grade(reference, answer, timeout=_checking_timeout(timeout))
     if as_json:
         click.echo(json.dumps(verdict.to_dict(), ensure_ascii=False))
     else:
@@ -40,7 +40,8 @@ def check_step_cmd(line: str, previous: str | None, problem: str | None, as_json
     """Does LINE follow from --previous (or --problem)? A LINE with several lines is checked line by line."""
     from tutor.checking.steps import check_lines, check_step, split_lines
 
-    lines = split_lines(line) if "\n" in line else [line]
+    timeout = _checking_timeout(timeout)
+    lines = split_lines(line)   # as the tutoring session splits work: LaTeX \\ breaks count too
     if len(lines) <= 1:
         verdict = check_step(line, previous, problem, timeout=timeout)
         if as_json:
@@ -61,6 +62,17 @@ def check_step_cmd(line: str, previous: str | None, problem: str | None, as_json
             click.echo(f"{marker} {i + 1}. {ln}\n      {v.verdict}: {v.reason}")
     if any(v.internal_error for v in verdicts):
         raise SystemExit(2)
+
+
+def _checking_timeout(timeout: float | None) -> float:
+    """--timeout, else the grading setting; the checking workers are sized from the settings too
+    (library code never reads them itself)."""
+    from tutor.checking import workers
+    from tutor.settings import load_settings
+
+    grading = load_settings().grading
+    workers.configure(grading.workers, grading.worker_memory_mb)
+    return grading.timeout_s if timeout is None else timeout
 
 
 def register(main: click.Group) -> None:

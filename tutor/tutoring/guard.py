@@ -16,6 +16,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
+from tutor.checking.prose import claimed_equalities
+
 log = logging.getLogger(__name__)
 
 
@@ -70,38 +72,10 @@ def _literal(value: str) -> str:
     return v.strip("{}")
 
 
-# Words that are part of the maths, kept when prose is stripped from a hint.
-_MATH_WORDS = {"sqrt", "sin", "cos", "tan", "cot", "sec", "csc", "log", "ln", "exp", "pi", "mod", "abs"}
-_WORD = re.compile(r"(?<!\\)\b[A-Za-z]{2,}\b")
-_MATH_SEGMENT = re.compile(r"\$\$(.+?)\$\$|\$(.+?)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]", re.S)
-
-
-def math_fragments(text: str) -> list[str]:
-    """The maths left when the prose is taken out of a sentence ("so that 2x = 14, which means x = 7"
-    gives ["2x = 14", "x = 7"]), so plain-text equations between words are compared too."""
-    plain = _MATH_SEGMENT.sub(lambda m: " ; " + m.group(0).strip("$") + " ; ", text)
-    plain = _WORD.sub(lambda m: m.group(0) if m.group(0).lower() in _MATH_WORDS else " ; ", plain)
-    frags, depth, cur = [], 0, []
-    for ch in plain:
-        depth += ch in "({["
-        depth -= ch in ")}]"
-        if ch in ";:?!\n" or (ch == "," and depth <= 0):
-            frags.append("".join(cur))
-            cur = []
-        else:
-            cur.append(ch)
-    frags.append("".join(cur))
-    out = []
-    for f in frags:
-        f = f.strip().strip(".").strip()
-        if re.search(r"\d", f) and f not in out:
-            out.append(f)
-    return out
-
-
 def mentions(text: str, value: str, timeout: float) -> bool:
-    """Does `text` state `value`? Symbolically (the grader), on the text as written and on its maths
-    with the prose taken out; a literal match as a belt and braces. Fails safe (True) on errors."""
+    """Does `text` state `value`? Symbolically (the grader compares every fragment of math the prose
+    reader finds, `tutor.checking.prose.fragments`); a literal match as a belt and braces. Fails safe
+    (True) on errors."""
     from tutor.checking.grader import mentions_value
 
     lit = _literal(value)
@@ -109,44 +83,13 @@ def mentions(text: str, value: str, timeout: float) -> bool:
     if len(lit) >= 3 and lit in re.sub(r"\\left|\\right|\s+|\$", "", text):
         return True
     try:
-        if mentions_value(text, value, timeout=timeout):
-            return True
-        frags = math_fragments(text)
-        return bool(frags) and bool(mentions_value(" ; ".join(f"${f}$" for f in frags), value, timeout=timeout))
+        return bool(mentions_value(text, value, timeout=timeout))
     except Exception:  # noqa: BLE001 - the grader failing must not let a hint through unchecked
         log.warning("mentions_value failed; treating the text as leaking", exc_info=True)
         return True
 
 
 # --- claims re-done in the kernel -------------------------------------------------------------------
-
-_PLAIN_EQUALITY = re.compile(r"(?<![\w$\\])([\d\s.+\-*/^()]+(?:=[\d\s.+\-*/^()]+)+)")
-
-
-def latex_to_python(tex: str) -> str:
-    """Enough LaTeX -> Python for the arithmetic a hint claims; anything else fails to parse later."""
-    s = tex.replace("\\left", "").replace("\\right", "").replace("\\,", "").replace("\\!", "")
-    s = s.replace("\\cdot", "*").replace("\\times", "*").replace("\\div", "/")
-    for _ in range(4):  # nested fractions
-        s = re.sub(r"\\[dt]?frac\{([^{}]*)\}\{([^{}]*)\}", r"((\1)/(\2))", s)
-        s = re.sub(r"\\sqrt\{([^{}]*)\}", r"sqrt(\1)", s)
-    s = s.replace("\\pi", "pi").replace("^", "**").replace("{", "(").replace("}", ")")
-    return s.replace("\\", "")
-
-
-def claimed_equalities(text: str) -> list[tuple[str, str]]:
-    """Adjacent sides of every `a = b (= c ...)` in the text's math, as Python expressions."""
-    chunks = [latex_to_python(next(g for g in m.groups() if g)) for m in _MATH_SEGMENT.finditer(text)]
-    plain = _MATH_SEGMENT.sub(" ", text)
-    chunks += [m.group(1) for m in _PLAIN_EQUALITY.finditer(plain)]
-    pairs: list[tuple[str, str]] = []
-    for chunk in chunks:
-        sides = [s.strip() for s in chunk.split("=")]
-        if len(sides) < 2 or any(c in chunk for c in "<>") or "==" in chunk:
-            continue
-        pairs += [(a, b) for a, b in zip(sides, sides[1:]) if a and b]
-    return pairs[:12]
-
 
 _CLAIM_CODE = """\
 from sympy import simplify as _simplify
