@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
-from typing import Any, AsyncIterator
+from typing import TYPE_CHECKING, Any, AsyncIterator
 from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Request
@@ -28,6 +28,11 @@ from app.turns import TurnRunner
 from tutor.errors import TutorError
 from tutor.settings import Settings
 
+if TYPE_CHECKING:
+    from sandbox import KernelPool
+    from tutor.store import Store
+    from tutor.tutoring.service import TutorService
+
 # Page modules, each exposing `mount(app, ctx)`; H7 adds the teacher and admin pages.
 PAGE_MODULES = ["app.student", "app.teacher", "app.admin"]
 # Routes every app has, mounted before the pages.
@@ -36,10 +41,13 @@ CORE_MODULES = ["app.signin", "app.monitoring", "app.api"]
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no outbound calls from Gradio at start
 
 
-def create_app(settings: Settings, service: Any = None, *, store: Any = None, pool: Any = None) -> FastAPI:
+def create_app(settings: Settings, service: TutorService | None = None, *, store: Store | None = None,
+               pool: KernelPool | None = None) -> FastAPI:
     """Build the app. Without `service`, one is made from settings (and closed at shutdown). `pool`,
     when the caller started the kernel pool itself, lets /healthz report its self-check."""
     settings.check_production()
+    from tutor.checking import workers
+    workers.configure(settings.grading.workers, settings.grading.worker_memory_mb)  # this process's checkers
     owns_service = service is None
     if store is None:
         store = getattr(service, "store", None) if service is not None else None

@@ -8,15 +8,20 @@ import threading
 import time
 import uuid
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from tutor.errors import SandboxUnavailable
+from tutor.settings import Settings
+
+if TYPE_CHECKING:
+    from sandbox import KernelPool
 
 log = logging.getLogger(__name__)
 
 
 class SessionKernels:
-    def __init__(self, settings: Any, pool: Any = None, *, busy: Callable[[int], bool] = lambda sid: False):
+    def __init__(self, settings: Settings, pool: KernelPool | None = None, *,
+                 busy: Callable[[int], bool] = lambda sid: False):
         self.settings = settings
         self.pool = pool
         self.started = pool is not None and getattr(pool, "_started", True)

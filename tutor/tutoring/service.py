@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 from tutor.errors import BadInput, Forbidden, InputTooLong, NotFound, SandboxUnavailable, TutorError
 from tutor.events import (AttemptChecked, ErrorEvent, Event, HintGiven, KeyStatus, MasteryUpdated,
@@ -21,12 +21,18 @@ from tutor.tutoring.kernels import LazyRunner, SessionKernels
 from tutor.tutoring.key import AnswerKey, KeyStep, prepare_key
 from tutor.tutoring.learner import BKTParams, observe
 from tutor.solver.prompt import STOP_STRINGS, build_prompt
+from tutor.settings import Settings
 from tutor.tutoring.skills import tag_problem
 from tutor.checking.steps import split_lines
 from tutor.tutoring.session import check_answer, check_steps, opening_message, socratic_reply
 from tutor.tutoring.state import LiveSession, apply, first_attempt, key_from_record, key_steps_for_store, rebuild
 from tutor.tutoring.listing import (ProblemView, SessionSummary, SessionView, problem_views, session_summaries,
                                     session_view)
+
+if TYPE_CHECKING:
+    from sandbox import KernelPool
+    from tutor.solver.backends.base import Backend
+    from tutor.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +53,8 @@ def require_text(text: Any, what: str, limit: int) -> str:
 
 
 class TutorService:
-    def __init__(self, settings: Any, *, store: Any, backend: Any = None, pool: Any = None,
-                 owns: tuple[str, ...] = ()):
+    def __init__(self, settings: Settings, *, store: Store, backend: Backend | None = None,
+                 pool: KernelPool | None = None, owns: tuple[str, ...] = ()):
         self.settings = settings
         self.store = store
         self._backend = backend
@@ -59,7 +65,8 @@ class TutorService:
         self.params = BKTParams.from_settings(settings.tutoring)
 
     @classmethod
-    def from_settings(cls, settings: Any, *, store: Any = None, backend: Any = None, pool: Any = None) -> "TutorService":
+    def from_settings(cls, settings: Settings, *, store: Store | None = None, backend: Backend | None = None,
+                      pool: KernelPool | None = None) -> "TutorService":
         """Build the service; whatever is not given is made from settings (and closed by close()).
         The backend and the kernel pool are created lazily, on first use."""
         owns = []
@@ -75,7 +82,7 @@ class TutorService:
 
     # --- lazily made parts ------------------------------------------------------------------------
     @property
-    def backend(self) -> Any:
+    def backend(self) -> Backend:
         with self._lock:
             if self._backend is None:
                 from tutor.solver.backends import get_backend
@@ -228,7 +235,7 @@ class TutorService:
         key = key_from_record(rec)
         return dataclasses.replace(key, verification=f"{key.verification} (reused from an earlier session)")
 
-    def backend_or_none(self) -> Any:
+    def backend_or_none(self) -> Backend | None:
         return self._backend
 
     def _tagger(self, live: LiveSession):
