@@ -140,6 +140,20 @@ def test_multi_line_submission_points_to_the_first_bad_line():
     assert first_bad is None and all(v.ok for v in verdicts)
 
 
+def test_checking_can_stop_at_the_first_bad_line():
+    """The tutoring session stops there: later lines are not checked and get no verdict."""
+    work = "2(x + 3) = 10\n2x = 16\nx = 8"
+    verdicts, first_bad = check_lines(work, problem="Solve 2(x+3) = 10", timeout=10, stop_at_first_bad=True)
+    assert first_bad == 1 and [v.verdict for v in verdicts] == ["valid", "invalid"]
+
+
+def test_lines_split_at_latex_breaks_and_continue_with_equals():
+    verdicts, first_bad = check_lines(r"2x &= 17 - 3 \\ &= 14 \\ &= 7 \cdot 2", problem="Solve 2x + 3 = 17", timeout=10)
+    assert first_bad is None and len(verdicts) == 3, [v.reason for v in verdicts]
+    verdicts, first_bad = check_lines("2x = 17 - 3\n= 15", problem="Solve 2x + 3 = 17", timeout=10)
+    assert first_bad == 1 and verdicts[1].verdict == "invalid"
+
+
 def _cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-c", "from tutor.cli import main; main()", *args],
                           capture_output=True, text=True, timeout=120)
