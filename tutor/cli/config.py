@@ -7,18 +7,17 @@ import click
 from tutor.settings import iter_settings, iter_values, load_settings
 
 
-def register(main: click.Group) -> None:
-    @main.command("settings")
-    @click.option("--markdown", is_flag=True, help="Print a Markdown table (as in the README).")
-    @click.option("--current", is_flag=True, help="Also show the value in effect (secrets masked).")
-    def settings_cmd(markdown: bool, current: bool) -> None:
-        """List every MATHTUTOR_* setting with its default and meaning."""
-        if markdown:
-            click.echo(settings_table())
-            return
-        values = dict(_current_values()) if current else {}
-        for name, default, help_text in iter_settings():
-            click.echo(f"{name}={values.get(name, format_value(default))}\n    {help_text}")
+@click.command("settings")
+@click.option("--markdown", is_flag=True, help="Print a Markdown table (as in the README).")
+@click.option("--current", is_flag=True, help="Also show the value in effect (secrets masked).")
+def settings_cmd(markdown: bool, current: bool) -> None:
+    """List every MATHTUTOR_* setting with its default and meaning."""
+    if markdown:
+        click.echo(settings_table())
+        return
+    values = dict(_current_values()) if current else {}
+    for name, default, help_text in iter_settings():
+        click.echo(f"{name}={values.get(name, format_value(default))}\n    {help_text}")
 
 
 def format_value(value) -> str:
@@ -42,3 +41,7 @@ def settings_table() -> str:
 def _current_values():
     for name, value, secret in iter_values(load_settings()):
         yield name, "***" if secret and value else format_value(value)
+
+
+def register(main: click.Group) -> None:
+    main.add_command(settings_cmd)

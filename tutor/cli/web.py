@@ -25,46 +25,45 @@ def ensure_admin(store, *, name: str, password: str | None) -> tuple[str, str] |
     return (name, password) if generated else None
 
 
-def register(main: click.Group) -> None:
-    @main.command("serve")
-    @click.option("--host", default=None, help="Address to listen on (default: MATHTUTOR_HOST, 127.0.0.1).")
-    @click.option("--port", default=None, type=int, help="Port to listen on (default: MATHTUTOR_PORT, 7860).")
-    def serve(host: str | None, port: int | None) -> None:
-        """Run the web app: SQLite (or MATHTUTOR_DATABASE_URL) store, sandboxed kernels, the model backend."""
-        try:
-            settings = load_settings()
-            settings.check_production()
-        except SettingsError as exc:
-            raise click.ClickException(str(exc)) from None
-        os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+@click.command("serve")
+@click.option("--host", default=None, help="Address to listen on (default: MATHTUTOR_HOST, 127.0.0.1).")
+@click.option("--port", default=None, type=int, help="Port to listen on (default: MATHTUTOR_PORT, 7860).")
+def serve(host: str | None, port: int | None) -> None:
+    """Run the web app: SQLite (or MATHTUTOR_DATABASE_URL) store, sandboxed kernels, the model backend."""
+    try:
+        settings = load_settings()
+        settings.check_production()
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
 
-        from tutor.store import open_store
-        store = open_store(settings, upgrade=True)
-        recovered = store.recover_stale()
-        if recovered:
-            click.echo(f"Marked {len(recovered)} session(s) of a previous run as interrupted.")
-        created = ensure_admin(store, name=settings.web.admin_name, password=settings.web.admin_password or None)
-        if created:
-            click.echo("Created the first admin account (shown only this once; change it after signing in):\n"
-                       f"    user name: {created[0]}\n    password:  {created[1]}")
+    from tutor.store import open_store
+    store = open_store(settings, upgrade=True)
+    recovered = store.recover_stale()
+    if recovered:
+        click.echo(f"Marked {len(recovered)} session(s) of a previous run as interrupted.")
+    created = ensure_admin(store, name=settings.web.admin_name, password=settings.web.admin_password or None)
+    if created:
+        click.echo("Created the first admin account (shown only this once; change it after signing in):\n"
+                   f"    user name: {created[0]}\n    password:  {created[1]}")
 
-        pool = _start_sandbox(settings)
+    pool = _start_sandbox(settings)
 
-        import uvicorn
+    import uvicorn
 
-        from app.main import create_app
-        from tutor.tutoring.service import TutorService
-        service = TutorService.from_settings(settings, store=store, pool=pool)
-        try:
-            app = create_app(settings, service=service, store=store, pool=pool)
-            click.echo(f"Math tutor on http://{host or settings.web.host}:{port or settings.web.port}/")
-            uvicorn.run(app, host=host or settings.web.host, port=port or settings.web.port, log_level="info",
-                        proxy_headers=True, timeout_graceful_shutdown=10)
-        finally:
-            service.close()
-            pool.close()
-            store.close()
+    from app.main import create_app
+    from tutor.tutoring.service import TutorService
+    service = TutorService.from_settings(settings, store=store, pool=pool)
+    try:
+        app = create_app(settings, service=service, store=store, pool=pool)
+        click.echo(f"Math tutor on http://{host or settings.web.host}:{port or settings.web.port}/")
+        uvicorn.run(app, host=host or settings.web.host, port=port or settings.web.port, log_level="info",
+                    proxy_headers=True, timeout_graceful_shutdown=10)
+    finally:
+        service.close()
+        pool.close()
+        store.close()
 
 
 def _start_sandbox(settings):
@@ -79,3 +78,7 @@ def _start_sandbox(settings):
     except SandboxError as exc:
         click.echo(f"WARNING: the code sandbox is not available: {exc}", err=True)
     return pool
+
+
+def register(main: click.Group) -> None:
+    main.add_command(serve)
