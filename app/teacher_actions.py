@@ -1,6 +1,7 @@
 """What a teacher changes: flags on sessions, assignments (typed or from a dataset file), per-class
 settings. Each action checks access first (app.teacher_data), validates the input with a clear message,
-writes through the store and records itself in the audit log.
+writes through the store and records itself in the audit log; resolving a flag and changing a class's
+settings are the school's operations (tutor.school), shared with the command line.
 """
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ from app.messages import friendly
 from app.render import escape
 from app.teacher_datasets import list_datasets, load_problems, parse_rows, resolve_dataset
 from tutor.errors import BadInput, TutorError
+from tutor.school.access import audit
+from tutor.school.classes import set_class_settings
+from tutor.school.flags import resolve_flag
 from tutor.tutoring.skills import normalize_skill
 
 MAX_NOTE_CHARS = 2000
@@ -25,12 +29,6 @@ def notice_for(exc: TutorError) -> str:
     if exc.status < 500:
         return f"⚠️ {escape(exc.message)}"
     return f"⚠️ {escape(friendly(exc.code))}"
-
-
-def audit(store: Any, user: Any, action: str, *, target_type: str, target_id: int | None, label: str = "",
-          **details: Any) -> None:
-    store.audit(action, actor_id=user.id, target_type=target_type, target_id=target_id, target_label=label,
-                details=details)
 
 
 def parse_skills(text: str) -> list[str]:
@@ -60,24 +58,11 @@ class TeacherActions:
     def resolve(self, user: Any, class_id: Any, flag_id: Any, resolution: str) -> Any:
         if flag_id in (None, ""):
             raise BadInput("choose an open flag first")
-        flag = data.require_flag(self.store, user, class_id, flag_id)
-        if flag.resolved_at is not None:
-            raise BadInput(f"flag #{flag.id} is already resolved")
-        text = (resolution or "").strip()
-        if len(text) > MAX_NOTE_CHARS:
-            raise BadInput(f"a resolution is at most {MAX_NOTE_CHARS} characters")
-        done = self.store.resolve_flag(flag.id, resolved_by=user.id, resolution=text)
-        audit(self.store, user, "flag.resolve", target_type="session", target_id=flag.session_id,
-              label=f"session #{flag.session_id}", flag_id=flag.id, resolution=text, class_id=int(class_id))
-        return done
+        return resolve_flag(self.store, user, flag_id, resolution, class_id=class_id)
 
     # --- settings ----------------------------------------------------------------------------------------
     def save_settings(self, user: Any, class_id: Any, solve: bool, skip: bool) -> Any:
-        cls = data.require_class(self.store, user, class_id)
-        new = self.store.set_class_settings(cls.id, allow_solve_mode=solve, allow_hint_skip=skip)
-        audit(self.store, user, "class.settings", target_type="class", target_id=cls.id, label=cls.name,
-              allow_solve_mode=solve, allow_hint_skip=skip)
-        return new
+        return set_class_settings(self.store, user, class_id, allow_solve_mode=bool(solve), allow_hint_skip=bool(skip))
 
     # --- assignments -------------------------------------------------------------------------------------
     def datasets(self) -> list[str]:
