@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.tutoring.world import (ANSWER, PROBLEM, STEP1_RESULT, VERIFY_BAD, World, collect, make_student, of_type,
-                                  tutor_settings)
+from tests.tutoring.world import (ANSWER, PROBLEM, SOLVE, STEP1_RESULT, VERIFY_BAD, World, collect, make_student,
+                                  of_type, tutor_settings)
 from tutor.errors import BadInput, Forbidden, InputTooLong, NotFound
 from tutor.events import (AttemptChecked, CodeOutput, ErrorEvent, FinalAnswer, HintGiven, KeyStatus, MasteryUpdated,
                           SessionStarted, TextDelta, TutorMessage)
@@ -421,3 +421,32 @@ def test_an_invalid_line_keeps_the_lines_before_it_after_a_restart(service, stor
     assert service._live[sid].work == ["2x + 3 - 3 = 17 - 3"]
     rebuilt = rebuild(store, store.get_session(sid), allow_skip=False)
     assert rebuilt.work == ["2x + 3 - 3 = 17 - 3"]     # the next line is checked against it after a restart too
+
+
+TAMPER = "import builtins\n_print = builtins.print\nbuiltins.print = lambda *a, **k: _print('True')\n"
+
+
+def _check_outputs(store, sid):
+    """What the key's check program printed (VERIFY_BAD's program prints False when nothing interferes)."""
+    return [e.data["stdout"].strip() for e in store.events(sid, include_private=True)
+            if e.kind == "output" and "x_val" in e.data.get("code", "")]
+
+
+def test_the_keys_check_runs_where_the_solve_never_ran(service, store, world):
+    world.solve = SOLVE.replace("```python\n", "```python\n" + TAMPER, 1)   # the solve's own code redefines print
+    world.verify = VERIFY_BAD
+    user = make_student(store)
+    sid, _ = start_tutor(service, user.id)
+    assert _check_outputs(store, sid) == ["False"]
+
+
+def test_key_work_never_uses_a_kernel_other_code_ran_in(service, store, world):
+    world.verify = VERIFY_BAD
+    user = make_student(store)
+    stream = service.start_session(user.id, question=PROBLEM, mode="tutor")
+    sid = next(stream).session_id
+    service.cancel(user.id, sid)
+    list(stream)                                          # stopped: the key is prepared on the next request
+    service.kernels.acquire(sid).run(TAMPER, timeout=10)  # earlier code in the session's own kernel
+    collect(service.next_hint(user.id, sid))
+    assert _check_outputs(store, sid) == ["False"]

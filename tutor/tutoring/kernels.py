@@ -1,5 +1,6 @@
 """Each tutoring session's own kernel from the sandbox pool: made lazily, held while the session works,
-given back when it is solved, forgotten, or the pool is full; keys namespaced per service."""
+given back when it is solved, forgotten, or the pool is full; keys namespaced per service. Hidden key
+work gets fresh one-off kernels (`fresh`), never the session's own."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ import logging
 import threading
 import time
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from tutor.errors import SandboxUnavailable
 from tutor.settings import Settings
@@ -38,6 +40,27 @@ class SessionKernels:
         Kernels are held per session until it is solved, the service closes, or the pool's idle timeout
         reaps them; when the pool is full, the least recently used idle kernels are given back first
         (a tutoring session's key work does not need its kernel state afterwards)."""
+        session = self._take(self._key(session_id), session_id)
+        with self._lock:
+            self._held[session_id] = time.monotonic()
+        return session
+
+    @contextmanager
+    def fresh(self, session_id: int, purpose: str) -> Iterator[Any]:
+        """A kernel nothing else has touched, for the session's hidden work (its key, the key's checks),
+        given back when the block ends. Code that ran earlier in the session's own kernel (or an earlier
+        attempt at the key) cannot leave anything behind to change what this work prints."""
+        key = f"{self._key(session_id)}/{purpose}-{uuid.uuid4().hex[:8]}"
+        session = self._take(key, session_id)
+        try:
+            yield session
+        finally:
+            try:
+                self.pool.release(key)
+            except Exception:  # noqa: BLE001 - a kernel that is already gone is fine
+                log.debug("release of %s failed", key, exc_info=True)
+
+    def _take(self, key: str, session_id: int) -> Any:
         from sandbox import SandboxBusy, SandboxError, SandboxUnsafe
         try:
             with self._lock:
@@ -50,20 +73,17 @@ class SessionKernels:
                     self.pool.start()
                     self.started = True
             try:
-                session = self.pool.acquire(self._key(session_id))
+                return self.pool.acquire(key)
             except SandboxBusy:
                 if not self._free_idle(session_id):
                     raise
-                session = self.pool.acquire(self._key(session_id))
+                return self.pool.acquire(key)
             except SandboxUnsafe:
                 raise
             except SandboxError:
                 # a kernel that failed to start (a loaded machine) gets one more try before we give up
                 log.warning("session %s: kernel start failed; trying once more", session_id, exc_info=True)
-                session = self.pool.acquire(self._key(session_id))
-            with self._lock:
-                self._held[session_id] = time.monotonic()
-            return session
+                return self.pool.acquire(key)
         except SandboxError as exc:
             raise SandboxUnavailable(f"no code kernel is available: {exc}") from exc
 

@@ -8,26 +8,24 @@ recorded as private events that only teachers see.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import threading
 from typing import TYPE_CHECKING, Any, Iterator
 
 from tutor.errors import BadInput, Forbidden, InputTooLong, NotFound, SandboxUnavailable, TutorError
-from tutor.events import (AttemptChecked, ErrorEvent, Event, HintGiven, KeyStatus, MasteryUpdated,
+from tutor.events import (AttemptChecked, ErrorEvent, Event, HintGiven, MasteryUpdated,
                           SessionStarted, TextDelta, TutorMessage)
-from tutor.tutoring.hints import BOTTOM_OUT, generate_hint
-from tutor.tutoring.kernels import LazyRunner, SessionKernels
-from tutor.tutoring.key import AnswerKey, KeyStep, prepare_key
-from tutor.tutoring.learner import BKTParams, observe
+from tutor.checking.steps import split_lines
 from tutor.solver.prompt import STOP_STRINGS, build_prompt
 from tutor.settings import Settings
-from tutor.tutoring.skills import tag_problem
-from tutor.checking.steps import split_lines
-from tutor.tutoring.session import check_answer, check_steps, opening_message, socratic_reply
-from tutor.tutoring.state import LiveSession, apply, first_attempt, key_from_record, key_steps_for_store, rebuild
+from tutor.tutoring.hints import BOTTOM_OUT, generate_hint
+from tutor.tutoring.kernels import LazyRunner, SessionKernels
+from tutor.tutoring.learner import BKTParams, observe
 from tutor.tutoring.listing import (ProblemView, SessionSummary, SessionView, problem_views, session_summaries,
                                     session_view)
+from tutor.tutoring.preparation import prepare
+from tutor.tutoring.session import check_answer, check_steps, opening_message, socratic_reply
+from tutor.tutoring.state import LiveSession, apply, first_attempt, rebuild
 
 if TYPE_CHECKING:
     from sandbox import KernelPool
@@ -99,7 +97,7 @@ class TutorService:
         live = self._live.get(session_id)
         return live is not None and live.lock.locked()
 
-    def _ask(self, live: LiveSession | None = None):
+    def ask_model(self, live: LiveSession | None = None):
         cancel = live.cancel if live is not None else None
 
         def ask(prompt: str, max_tokens: int) -> str:
@@ -144,7 +142,7 @@ class TutorService:
             dropped = self._trim()
         for sid in dropped:
             self.kernels.release(sid)
-        return self._stream(live, self._start(live, problem), prepare=False)
+        return self._stream(live, self._start(live, problem), key_first=False)
 
     def _may_use(self, user_id: int, problem: Any) -> bool:
         """Students work on problems assigned to their classes, dataset problems and their own questions."""
@@ -155,94 +153,16 @@ class TutorService:
         return any(p.id == problem.id for p in self.store.assigned_problems(user_id))
 
     def _start(self, live: LiveSession, problem: Any) -> Iterator[Event]:
-        yield self._emit(live, SessionStarted(live.id, live.mode, live.question, live.problem_id))
+        yield self.emit(live, SessionStarted(live.id, live.mode, live.question, live.problem_id))
         if live.mode == "solve":
             yield from self._solve_turn(live)
             return
-        yield from self._prepare(live, problem.reference_answer)
+        yield from prepare(self, live, problem.reference_answer)
         if not live.key_pending:
-            yield self._emit(live, TutorMessage(opening_message(live), purpose="opening"))
-
-    def _prepare(self, live: LiveSession, reference: str | None) -> Iterator[Event]:
-        """Solve privately, record the key (and flags for the teacher), tag skills."""
-        yield KeyStatus("preparing", message="Working out the problem privately…")
-        reused = self._reusable_key(live, reference)
-        backend, runner, reason = None, None, ""
-        if reused is None:
-            try:
-                backend = self.backend
-            except TutorError as exc:
-                reason = exc.message
-            try:
-                runner = self._kernel(live) if backend is not None else None
-            except SandboxUnavailable as exc:
-                log.warning("session %s: key prepared without a kernel: %s", live.id, exc)
-        if reused is not None:
-            key = reused
-        elif backend is not None:
-            key = prepare_key(live.question, backend=backend, runner=runner, settings=self.settings,
-                              reference=reference, cancel=live.cancel,
-                              on_event=lambda ev: self.store.append(live.id, ev, private=True))
-            if live.cancel.is_set():
-                # stopped half-way: keep nothing (the key stays pending), prepare again when the student continues
-                yield self._emit(live, KeyStatus("unavailable", 0, "Stopped. I'll work the problem out when you "
-                                                                   "continue."))
-                return
-        elif reference:
-            key = AnswerKey(reference, (KeyStep(1, "Work out the answer to the problem", reference),), False,
-                              f"the model is unavailable ({reason}); the teacher's reference answer is used",
-                              "reference", reference_answer=reference)
-        else:
-            key = AnswerKey(None, (), False, f"the model is unavailable ({reason})", "none")
-        saved = self.store.save_solution_key(session_id=live.id, problem_id=live.problem_id, answer=key.answer,
-                                     steps=key_steps_for_store(key), verified=key.verified,
-                                     verification="\n".join((key.verification,) + key.problems),
-                                     source=key.source, model=getattr(self.backend_or_none(), "name", None),
-                                     model_answer=key.model_answer, reference_answer=key.reference_answer,
-                                     disagreement=key.disagreement)
-        live.key = key_from_record(saved)   # the key as the store holds it, the same one a rebuild loads
-        if key.solution_text:
-            self.store.append(live.id, {"kind": "key_work", "text": key.solution_text}, private=True)
-        if key.disagreement:
-            self.store.raise_flag(live.id, "key_disagreement", source="system",
-                                  note="The model's answer differs from the teacher's reference answer "
-                                       "(the reference is used); please check the problem and the reference.")
-        elif key.status != "verified":
-            self.store.raise_flag(live.id, "key_unverified", source="system",
-                                  note=f"The solution key could not be confirmed by executed code: {key.verification}")
-        self.store.set_progress(live.id, current_step=1, hint_level=0)
-        if not live.skills:
-            live.skills = tag_problem(live.question, ask_model=self._tagger(live))
-            try:
-                self.store.set_problem_skills(live.problem_id, live.skills)
-            except TutorError:
-                log.warning("could not store skills for problem %s", live.problem_id, exc_info=True)
-        messages = {"verified": "I've worked it out and checked my answer.",
-                    "unverified": "I've worked it out, but couldn't double-check my answer by computation.",
-                    "unavailable": "I couldn't work out a reliable answer; I can still check your steps."}
-        yield self._emit(live, KeyStatus(key.status, len(key.steps), messages[key.status]))
-
-    def _reusable_key(self, live: LiveSession, reference: str | None) -> AnswerKey | None:
-        """A verified key another session already made for this problem (a class working the same
-        assigned problem solves it once), as long as the teacher's reference has not changed since."""
-        if live.problem_id is None:
-            return None
-        rec = self.store.solution_key(problem_id=live.problem_id)
-        if rec is None or not rec.answer or not rec.verified or rec.disagreement:
-            return None
-        if (rec.reference_answer or None) != (reference.strip() if reference and reference.strip() else None):
-            return None
-        key = key_from_record(rec)
-        return dataclasses.replace(key, verification=f"{key.verification} (reused from an earlier session)")
+            yield self.emit(live, TutorMessage(opening_message(live), purpose="opening"))
 
     def backend_or_none(self) -> Backend | None:
         return self._backend
-
-    def _tagger(self, live: LiveSession):
-        if self.settings.tutoring.skill_tagging != "model" or self._backend is None:
-            return None
-        ask = self._ask(live)
-        return lambda q: ask(build_prompt(q, mode="none"), 16)
 
     # --- loading sessions (after a restart too) --------------------------------------------------------
     def _get(self, user_id: int, session_id: int) -> LiveSession:
@@ -275,7 +195,7 @@ class TutorService:
         return dropped
 
     # --- streaming helpers ---------------------------------------------------------------------------
-    def _emit(self, live: LiveSession, event: Event | dict[str, Any], private: bool = False) -> Any:
+    def emit(self, live: LiveSession, event: Event | dict[str, Any], private: bool = False) -> Any:
         """Record, apply, then hand out: an event the student saw is always in the store, and the live
         state is what folding the stored events gives (private events change no state)."""
         self.store.append(live.id, event, private=private)
@@ -287,7 +207,7 @@ class TutorService:
                 self.store.set_progress(live.id, current_step=live.step, hint_level=live.level)
         return event
 
-    def _stream(self, live: LiveSession, body: Iterator[Event], prepare: bool = True) -> Iterator[Event]:
+    def _stream(self, live: LiveSession, body: Iterator[Event], key_first: bool = True) -> Iterator[Event]:
         if not live.lock.acquire(timeout=1.0):
             yield ErrorEvent("busy", "The tutor is still working on your previous request in this session.")
             return
@@ -296,9 +216,9 @@ class TutorService:
             if live.status == "interrupted":
                 self.store.resume_session(live.id)
                 live.status = "active"
-            if prepare and live.key_pending:
+            if key_first and live.key_pending:
                 problem = self.store.get_problem(live.problem_id) if live.problem_id else None
-                yield from self._prepare(live, problem.reference_answer if problem else None)
+                yield from prepare(self, live, problem.reference_answer if problem else None)
             yield from body
         except TutorError as exc:
             yield self._safe_error(live, ErrorEvent(exc.code, exc.message))
@@ -323,16 +243,16 @@ class TutorService:
         return self._stream(live, self._ask_body(live, text))
 
     def _ask_body(self, live: LiveSession, text: str) -> Iterator[Event]:
-        self._emit(live, {"kind": "message", "role": "student", "text": text})
+        self.emit(live, {"kind": "message", "role": "student", "text": text})
         if live.mode == "solve":
             yield from self._solve_turn(live)
             return
-        reply = socratic_reply(live, text, self._ask(live), regenerations=self.settings.tutoring.hint_regenerations,
+        reply = socratic_reply(live, text, self.ask_model(live), regenerations=self.settings.tutoring.hint_regenerations,
                                max_tokens=self.settings.tutoring.hint_max_tokens, timeout=self.settings.tutoring.guard_timeout_s)
         if reply.guard not in ("passed", "refused"):
             self.store.append(live.id, {"kind": "reply_guard", "guard": reply.guard, "reasons": list(reply.reasons)},
                               private=True)
-        yield self._emit(live, TutorMessage(reply.text, purpose="reply"))
+        yield self.emit(live, TutorMessage(reply.text, purpose="reply"))
 
     def _solve_turn(self, live: LiveSession) -> Iterator[Event]:
         """Solve mode: the full tool-integrated solution of the conversation so far, streamed, in the
@@ -342,13 +262,13 @@ class TutorService:
         try:
             runner = self._kernel(live)
         except SandboxUnavailable as exc:
-            yield self._emit(live, ErrorEvent(exc.code, exc.message))
+            yield self.emit(live, ErrorEvent(exc.code, exc.message))
             runner = None
         prompt = build_prompt(live.chat, mode="tir" if runner is not None else "cot")
         for ev in run_turn(self.backend, runner, prompt, self.settings.solver, cancel=live.cancel,
                            cell_timeout=self.settings.sandbox.cell_timeout_s):
             if not isinstance(ev, TextDelta):
-                self._emit(live, ev)
+                self.emit(live, ev)
             yield ev
 
     def cancel(self, user_id: int, session_id: int) -> None:
@@ -366,23 +286,23 @@ class TutorService:
     def _hint_body(self, live: LiveSession, bottom_out: bool) -> Iterator[Event]:
         key = live.key
         if key is None or not key.steps:
-            yield self._emit(live, TutorMessage("I have no worked solution to give hints from for this problem. "
+            yield self.emit(live, TutorMessage("I have no worked solution to give hints from for this problem. "
                                                 "Write your steps and I'll check each one.", purpose="notice"))
             return
         if live.revealed and live.level >= BOTTOM_OUT and live.step >= live.steps_total:
-            yield self._emit(live, TutorMessage("You've seen every hint for this problem, including the worked "
+            yield self.emit(live, TutorMessage("You've seen every hint for this problem, including the worked "
                                                 "solution. Try writing it up in your own words.", purpose="notice"))
             return
         step = key.step(live.step)
         level = BOTTOM_OUT if bottom_out else min(live.level + 1, BOTTOM_OUT)
-        result = generate_hint(self._ask(live), live.question, key, step, level,
+        result = generate_hint(self.ask_model(live), live.question, key, step, level,
                                previous=live.hints.get(step.index, []), student_work=live.work,
                                runner=LazyRunner(self.kernels, live.id), regenerations=self.settings.tutoring.hint_regenerations,
                                max_tokens=self.settings.tutoring.hint_max_tokens, timeout=self.settings.tutoring.guard_timeout_s)
         event = HintGiven(step=step.index, level=level, text=result.text, steps=len(key.steps),
                           bottom_out=level >= BOTTOM_OUT, guard=result.guard)
         first = first_attempt(live, event)
-        self._emit(live, event)
+        self.emit(live, event)
         mastery = self._observe(live, correct=first, cause="hint") if first is not None else []
         self.store.append(live.id, {"kind": "hint_guard", "step": step.index, "level": level, **result.record()},
                           private=True)
@@ -401,7 +321,7 @@ class TutorService:
             p = self.params
             self.store.update_mastery(live.user_id, skill, change.after, correct=correct, cause=cause,
                                       params=(p.p_init, p.p_learn, p.p_guess, p.p_slip), session_id=live.id)
-            out.append(self._emit(live, MasteryUpdated(skill, round(change.after, 4), change.mastered)))
+            out.append(self.emit(live, MasteryUpdated(skill, round(change.after, 4), change.mastered)))
         return out
 
     # --- submissions -------------------------------------------------------------------------------------
@@ -429,7 +349,7 @@ class TutorService:
                                first_bad_line=check.first_bad_line, step=live.step, solved=check.solved, input=text,
                                advanced_to=check.advanced_to)
         first = first_attempt(live, event)
-        self._emit(live, event)
+        self.emit(live, event)
         mastery = self._observe(live, correct=first, cause=kind) if first is not None else []
         if kind == "answer" and check.verdict == "unchecked":
             # on the teacher's review queue: nobody could mark this answer (no reference, no confirmed key)

@@ -1,0 +1,113 @@
+"""Preparing a tutoring session's private key: reuse a class's confirmed key or solve privately in
+fresh kernels, record the key and the flags a teacher needs, tag the problem's skills.
+
+The hidden turns run in kernels nothing else has touched (`SessionKernels.fresh`): one for the solve
+and its steps, another for the program that checks the answer. Code from an earlier, stopped
+attempt, from hint checks in the session's own kernel, or from the solve itself cannot make that
+check print True.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import logging
+from typing import TYPE_CHECKING, Any, Callable, Iterator
+
+from tutor.errors import SandboxUnavailable, TutorError
+from tutor.events import Event, KeyStatus
+from tutor.solver.prompt import build_prompt
+from tutor.tutoring.key import AnswerKey, KeyStep, prepare_key
+from tutor.tutoring.skills import tag_problem
+from tutor.tutoring.state import LiveSession, key_from_record, key_steps_for_store
+
+if TYPE_CHECKING:
+    from tutor.tutoring.service import TutorService
+
+log = logging.getLogger(__name__)
+
+_STATUS_WORDS = {"verified": "I've worked it out and checked my answer.",
+                 "unverified": "I've worked it out, but couldn't double-check my answer by computation.",
+                 "unavailable": "I couldn't work out a reliable answer; I can still check your steps."}
+
+
+def prepare(svc: "TutorService", live: LiveSession, reference: str | None) -> Iterator[Event]:
+    """Solve privately, record the key (and flags for the teacher), tag skills. A stop half-way keeps
+    nothing: the key stays pending and is prepared when the student continues."""
+    yield KeyStatus("preparing", message="Working out the problem privately…")
+    key = reusable_key(svc.store, live, reference)
+    if key is None:
+        key = _solve(svc, live, reference)
+        if key is None:
+            yield svc.emit(live, KeyStatus("unavailable", 0, "Stopped. I'll work the problem out when you continue."))
+            return
+    store = svc.store
+    saved = store.save_solution_key(session_id=live.id, problem_id=live.problem_id, answer=key.answer,
+                                    steps=key_steps_for_store(key), verified=key.verified,
+                                    verification="\n".join((key.verification,) + key.problems),
+                                    source=key.source, model=getattr(svc.backend_or_none(), "name", None),
+                                    model_answer=key.model_answer, reference_answer=key.reference_answer,
+                                    disagreement=key.disagreement)
+    live.key = key_from_record(saved)   # the key as the store holds it, the same one a rebuild loads
+    if key.solution_text:
+        store.append(live.id, {"kind": "key_work", "text": key.solution_text}, private=True)
+    if key.disagreement:
+        store.raise_flag(live.id, "key_disagreement", source="system",
+                         note="The model's answer differs from the teacher's reference answer "
+                              "(the reference is used); please check the problem and the reference.")
+    elif key.status != "verified":
+        store.raise_flag(live.id, "key_unverified", source="system",
+                         note=f"The solution key could not be confirmed by executed code: {key.verification}")
+    store.set_progress(live.id, current_step=1, hint_level=0)
+    if not live.skills:
+        live.skills = tag_problem(live.question, ask_model=_tagger(svc, live))
+        try:
+            store.set_problem_skills(live.problem_id, live.skills)
+        except TutorError:
+            log.warning("could not store skills for problem %s", live.problem_id, exc_info=True)
+    yield svc.emit(live, KeyStatus(key.status, len(key.steps), _STATUS_WORDS[key.status]))
+
+
+def _solve(svc: "TutorService", live: LiveSession, reference: str | None) -> AnswerKey | None:
+    """The key from the model, in fresh kernels; from the reference alone when the model is down;
+    None when the student stopped it."""
+    try:
+        backend = svc.backend
+    except TutorError as exc:
+        if reference:
+            return AnswerKey(reference, (KeyStep(1, "Work out the answer to the problem", reference),), False,
+                             f"the model is unavailable ({exc.message}); the teacher's reference answer is used",
+                             "reference", reference_answer=reference)
+        return AnswerKey(None, (), False, f"the model is unavailable ({exc.message})", "none")
+    with contextlib.ExitStack() as kernels:
+        try:
+            runner = kernels.enter_context(svc.kernels.fresh(live.id, "key"))
+        except SandboxUnavailable as exc:
+            log.warning("session %s: key prepared without a kernel: %s", live.id, exc)
+            runner = None
+        key = prepare_key(live.question, backend=backend, runner=runner, settings=svc.settings,
+                          reference=reference, cancel=live.cancel,
+                          on_event=lambda ev: svc.store.append(live.id, ev, private=True),
+                          check_kernel=lambda: svc.kernels.fresh(live.id, "check"))
+    return None if live.cancel.is_set() else key
+
+
+def reusable_key(store: Any, live: LiveSession, reference: str | None) -> AnswerKey | None:
+    """A verified key another session already made for this problem (a class working the same
+    assigned problem solves it once), as long as the teacher's reference has not changed since."""
+    if live.problem_id is None:
+        return None
+    rec = store.solution_key(problem_id=live.problem_id)
+    if rec is None or not rec.answer or not rec.verified or rec.disagreement:
+        return None
+    if (rec.reference_answer or None) != (reference.strip() if reference and reference.strip() else None):
+        return None
+    key = key_from_record(rec)
+    return dataclasses.replace(key, verification=f"{key.verification} (reused from an earlier session)")
+
+
+def _tagger(svc: "TutorService", live: LiveSession) -> Callable[[str], str] | None:
+    if svc.settings.tutoring.skill_tagging != "model" or svc.backend_or_none() is None:
+        return None
+    ask = svc.ask_model(live)
+    return lambda q: ask(build_prompt(q, mode="none"), 16)
