@@ -1,4 +1,11 @@
-"""The `mathtutor` command. Each area registers its commands from its own module below."""
+"""The `mathtutor` command. Each area's commands are module-level click commands in its own module,
+added to `main` by that module's `register()`:
+
+- `web`: serve; `config`: settings; `solver`: solve, eval; `tutoring`: eval-tutor
+- `grading`: grade, check-step; `sandbox`: sandbox exec|check
+- `store`: db (and the store as the other commands open it); `users`: user, learner delete;
+  `classes`: class, export; `admin`: admin roster|flags|resolve-flag|audit (these three call tutor.school)
+"""
 
 from __future__ import annotations
 
