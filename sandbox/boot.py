@@ -53,18 +53,23 @@ def _reap_orphans(*_args):
                 time.sleep(0.002)
 
 
-def _deny(names):
-    import errno
+def _load_filter(bpf):
+    # A BPF program compiled on the host (sandbox/seccomp.py): loading it needs only prctl(2), so
+    # nothing here looks up libseccomp, which the jail could not find by name anyway.
+    import ctypes
 
-    import pyseccomp
+    if not bpf or len(bpf) % 8:
+        raise SystemExit("after-start seccomp program is empty or malformed")
 
-    f = pyseccomp.SyscallFilter(pyseccomp.ALLOW)
-    for name in names:
-        try:
-            f.add_rule(pyseccomp.ERRNO(errno.EPERM), name)
-        except (ValueError, RuntimeError, OSError):
-            pass   # unknown to this libseccomp: not callable by that name either
-    f.load()   # stacks on bwrap's filter; filters can only ever be added, never removed
+    class SockFprog(ctypes.Structure):
+        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_char_p)]
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    prog = SockFprog(len(bpf) // 8, bpf)
+    # PR_SET_NO_NEW_PRIVS (bwrap set it already; a filter needs it), then PR_SET_SECCOMP/MODE_FILTER.
+    # It stacks on bwrap's filter: filters can only ever be added, never removed.
+    if libc.prctl(38, 1, 0, 0, 0) != 0 or libc.prctl(22, 2, ctypes.byref(prog), 0, 0) != 0:
+        raise SystemExit(f"cannot load the after-start seccomp program: errno {ctypes.get_errno()}")
 
 
 def main(cfg):
@@ -89,8 +94,14 @@ def main(cfg):
     app.shell.events.register("post_execute", _reap_orphans)
     for stream in (sys.stdout, sys.stderr):
         stream.write = _capped(stream.write, written, cfg["max_output"])
-    if cfg["deny_after_start"]:
-        _deny(cfg["deny_after_start"])
+    # pyzmq starts a garbage-collector thread (with a context of its own) at the first large
+    # message; start it now so it is among the threads the host sees before any cell, because a
+    # thread that appears during a cell gets the kernel replaced.
+    from zmq.utils.garbage import gc
+    gc.start()
+    if cfg["after_start_bpf"]:
+        import base64
+        _load_filter(base64.b64decode(cfg["after_start_bpf"]))
     sys.argv = sys.argv[:1]
     app.start()
 

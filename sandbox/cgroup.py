@@ -1,4 +1,5 @@
-"""Per-kernel cgroups capping resident memory (and process count) of everything a kernel starts.
+"""Per-kernel cgroups capping resident memory, process count and CPU share of everything a kernel
+starts.
 
 cgroup v2 is used when its memory controller can be delegated to us; otherwise the v1 memory
 (and pids) hierarchies when they are writable (as root in many containers); otherwise the layer
@@ -61,6 +62,10 @@ class Cgroups:
     def available(self) -> bool:
         return self.version is not None
 
+    @property
+    def has_cpu(self) -> bool:
+        return "cpu" in self._parents
+
     def describe(self) -> str:
         if not self.available:
             return self.reason
@@ -79,15 +84,15 @@ class Cgroups:
             own = ROOT / (self._own("") or "/").lstrip("/")
             parent = own / GROUP
             parent.mkdir(exist_ok=True)
-            wanted = [c for c in ("memory", "pids") if c in (own / "cgroup.controllers").read_text().split()]
+            wanted = [c for c in ("memory", "pids", "cpu") if c in (own / "cgroup.controllers").read_text().split()]
             (own / "cgroup.subtree_control").write_text(" ".join("+" + c for c in wanted))
             (parent / "cgroup.subtree_control").write_text(" ".join("+" + c for c in wanted))
-            self.version, self._parents = "v2", {"memory": parent}
+            self.version, self._parents = "v2", {c: parent for c in wanted}
             return
         if (ROOT / "memory" / "memory.limit_in_bytes").exists():
-            for ctrl in ("memory", "pids"):
+            for ctrl in ("memory", "pids", "cpu"):
                 own = self._own(ctrl)
-                if own is None or not (ROOT / ctrl).is_dir():
+                if own is None or not (ROOT / ctrl).is_dir() or (ctrl == "cpu" and not (ROOT / ctrl / "cpu.cfs_quota_us").exists()):
                     continue
                 parent = ROOT / ctrl / own.lstrip("/") / GROUP
                 parent.mkdir(exist_ok=True)
@@ -99,8 +104,11 @@ class Cgroups:
                 return
         self.reason = "no writable cgroup memory controller (neither a delegated v2 subtree nor v1 memory)"
 
-    def create(self, name: str, memory_bytes: int, max_pids: int) -> KernelCgroup:
+    def create(self, name: str, memory_bytes: int, max_pids: int, cpus: float = 0.0) -> KernelCgroup:
+        """`cpus` > 0 caps the group's CPU use at that many CPUs (a quota per 100 ms period)."""
         group = KernelCgroup()
+        period = 100_000
+        quota = max(1000, int(cpus * period)) if cpus > 0 else None
         try:
             if self.version == "v2":
                 d = self._parents["memory"] / name
@@ -109,6 +117,8 @@ class Cgroups:
                 (d / "memory.max").write_text(str(memory_bytes))
                 _try_write(d / "memory.swap.max", "0")
                 _try_write(d / "pids.max", str(max_pids))
+                if quota and self.has_cpu:
+                    (d / "cpu.max").write_text(f"{quota} {period}")
             else:
                 d = self._parents["memory"] / name
                 d.mkdir()
@@ -120,6 +130,12 @@ class Cgroups:
                     p.mkdir()
                     group.dirs.append(p)
                     (p / "pids.max").write_text(str(max_pids))
+                if quota and self.has_cpu:
+                    q = self._parents["cpu"] / name
+                    q.mkdir()
+                    group.dirs.append(q)
+                    (q / "cpu.cfs_period_us").write_text(str(period))
+                    (q / "cpu.cfs_quota_us").write_text(str(quota))
         except OSError:
             group.remove()
             raise

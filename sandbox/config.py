@@ -43,6 +43,9 @@ class SandboxConfig:
     file_size_mb: int = _opt(16, "Largest file a kernel may write (RLIMIT_FSIZE), in MiB.")
     open_files: int = _opt(256, "Open file descriptors per kernel process (RLIMIT_NOFILE).")
     tmp_size_mb: int = _opt(64, "Size of each kernel's private tmpfs /tmp, in MiB.")
+    shm_size_mb: int = _opt(16, "Size of each kernel's private tmpfs /dev/shm, in MiB (/ and /dev are read-only).")
+    cpu_quota: float = _opt(1.0, "CPUs each kernel may use at once, all its processes together (cgroup cpu "
+                                 "controller, where cgroups are writable); 0 leaves it unlimited.")
     kernel_user: str = _opt("mathtutor-kernel", "Unprivileged host user kernels run as when the app runs as root "
                                                 "(created by .ci/setup); ignored when the app is not root.")
     allow_missing: tuple[str, ...] = _opt(("cgroup",), "Isolation layers the sandbox may run without (comma-separated, from: "

@@ -4,15 +4,19 @@ protocol over the ipc transport), with the per-cell execute loop.
 The per-cell path is one message out and a zmq poll over the kernel's sockets: no process spawns,
 no sleeps. The host trusts nothing the kernel sends: replies to other requests are ignored,
 messages are size-capped by libzmq, output is capped here, and a lost connection kills the kernel.
+A cell ends on the host's terms: its reply must be followed by an answer to the host's own request
+before the deadline (a forged reply does not end it), then the kernel is stopped (SIGSTOP) until
+the next cell, whatever the cell left behind is killed, and new threads get the kernel replaced.
 """
 
 from __future__ import annotations
 
+import base64
+import fcntl
 import json
 import os
 import re
 import secrets
-import shutil
 import signal
 import stat
 import subprocess
@@ -24,19 +28,20 @@ import zmq
 from jupyter_client.session import Session
 from zmq.utils.monitor import recv_monitor_message
 
-
-from sandbox import seccomp
+from sandbox import procfs
 from sandbox.cgroup import KernelCgroup
 from sandbox.config import SandboxConfig
 from sandbox.errors import SandboxError
-from sandbox.jail import KERNEL_IPC, Jail
+from sandbox.jail import KERNEL_DIR, KERNEL_IPC, Jail
 from sandbox.result import CellError, CellResult
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-_]")
 PORTS = {"shell": 1, "iopub": 2, "stdin": 3, "control": 4, "hb": 5}
 TRUNCATED = "\n[... output truncated: more than {n} characters ...]"
-_BOOT_SOURCE = (Path(__file__).parent / "boot.py").read_text()
-_MAX_SUN_PATH = 107
+_BOOT_SOURCE = (Path(__file__).parent / "boot.py").read_bytes()
+# bwrap's and the kernel's own stderr go to an anonymous in-memory file of this fixed size (sealed
+# against growth): never on the data disk, bounded whatever the kernel writes to it.
+LOG_BYTES = 256 << 10
 
 
 def strip_ansi(text: str) -> str:
@@ -79,10 +84,11 @@ class Kernel:
     def __init__(self, jail: Jail, config: SandboxConfig, run_dir: Path, ctx: zmq.Context) -> None:
         self.jail, self.config, self.ctx = jail, config, ctx
         self.id = secrets.token_hex(6)
-        self.dir = run_dir / self.id
-        self.log = run_dir / f"{self.id}.log"
         self.started_at = self.last_used = time.monotonic()
         self.proc = None
+        self.pid = 0                      # host pid of the kernel process (pid 1 inside)
+        self.log = -1                     # memfd holding bwrap's and the kernel's stderr
+        self.threads: set[int] = set()    # the kernel's own threads once it answered
         self.cgroup: KernelCgroup | None = None
         self.sockets: dict[str, zmq.Socket] = {}
         self.monitors: list[zmq.Socket] = []
@@ -103,41 +109,31 @@ class Kernel:
 
     def _start(self) -> None:
         c, jail = self.config, self.jail
-        ipc = self.dir / "ipc"
-        if len(str(ipc / "k-9")) > _MAX_SUN_PATH:
-            raise SandboxError(f"run directory {self.dir.parent} is too long for unix socket paths; use a shorter one")
-        self.dir.mkdir(mode=0o711)
-        ipc.mkdir(mode=0o700)
-        conn = dict(transport="ipc", ip=f"{KERNEL_IPC}/k", key=self.session.key.decode(),
-                    signature_scheme="hmac-sha256", kernel_name="sandbox", **{f"{k}_port": v for k, v in PORTS.items()})
-        conn_file = self.dir / "conn.json"
-        fd = os.open(conn_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o400)
-        with os.fdopen(fd, "w") as fh:
-            json.dump(conn, fh)
-        (self.dir / "boot.py").write_text(_BOOT_SOURCE)   # read-only inside, like conn.json
-        os.chmod(self.dir / "boot.py", 0o444)
-        if jail.uid is not None:
-            os.chown(ipc, jail.uid, jail.gid)
-            os.chown(conn_file, jail.uid, jail.gid)
+        conn = json.dumps(dict(transport="ipc", ip=f"{KERNEL_IPC}/k", key=self.session.key.decode(),
+                               signature_scheme="hmac-sha256", kernel_name="sandbox",
+                               **{f"{k}_port": v for k, v in PORTS.items()})).encode()
         if jail.cgroups.available:
-            self.cgroup = jail.cgroups.create(f"k{self.id}", c.cgroup_memory_mb << 20, c.max_processes)
+            self.cgroup = jail.cgroups.create(f"k{self.id}", c.cgroup_memory_mb << 20, c.max_processes, c.cpu_quota)
         mb = 1 << 20
         boot_arg = json.dumps({
-            "connection_file": "/kernel/conn.json",
+            "connection_file": f"{KERNEL_DIR}/conn.json",
             "preload": list(c.preload),
             "max_output": c.max_output_bytes,
-            "deny_after_start": list(seccomp.DENIED_AFTER_START) if jail.bpf is not None else [],
+            "after_start_bpf": base64.b64encode(jail.after_start_bpf).decode() if jail.after_start_bpf else "",
             "rlimits": {"RLIMIT_AS": c.memory_mb * mb, "RLIMIT_NPROC": c.max_processes, "RLIMIT_CPU": c.cpu_seconds,
                         "RLIMIT_FSIZE": c.file_size_mb * mb, "RLIMIT_NOFILE": c.open_files, "RLIMIT_CORE": 0},
         })
-        # bwrap's and the kernel's own stderr (not cells' output): a file outside the kernel's view,
-        # bounded by the kernel's RLIMIT_FSIZE; read back only to explain a failed start.
-        with open(self.log, "wb") as log:
-            self.proc = jail.spawn(self.dir, "boot.py", boot_arg, self.cgroup, log.fileno())
+        self.log = _bounded_log()
+        try:
+            self.proc, self.pid = jail.spawn(conn, _BOOT_SOURCE, boot_arg, self.cgroup, self.log)
+        except OSError as exc:
+            raise SandboxError(f"kernel did not start: {exc}: {self._stderr_tail()}") from exc
         deadline = time.monotonic() + c.start_timeout_s
-        # Startup only: wait for the kernel to bind its five sockets.
+        # The sockets are on the sandbox's own tmpfs: reached through the kernel's root, so no host
+        # directory is bound in (its path would show in the kernel's mountinfo).
+        ipc = Path(f"/proc/{self.pid}/root{KERNEL_IPC}")
         paths = {name: ipc / f"k-{port}" for name, port in PORTS.items()}
-        while not all(p.exists() for p in paths.values()):
+        while not all(p.exists() for p in paths.values()):   # startup only: wait for the five binds
             if self.proc.poll() is not None:
                 raise SandboxError(f"kernel exited during start (status {self.proc.returncode}): {self._stderr_tail()}")
             if time.monotonic() > deadline:
@@ -156,18 +152,15 @@ class Kernel:
             self.poller.register(mon, zmq.POLLIN)
         self.sockets["iopub"].setsockopt(zmq.SUBSCRIBE, b"")
         self._handshake(deadline)
+        self.threads = procfs.threads(self.pid)
 
     def _lock_dir(self, ipc: Path) -> None:
-        """The kernel may have planted symlinks or other files; once its sockets exist, root takes
-        the directory back so nothing in it can change, and each socket is checked by lstat."""
-        if self.jail.uid is not None:
-            os.chown(ipc, 0, 0)
-            os.chmod(ipc, 0o755)
-        else:
-            os.chmod(ipc, 0o500)   # same uid as the kernel: seccomp denies it chmod to undo this
+        """Once its sockets exist the kernel may not change the directory (seccomp denies it chmod
+        after start), and each socket is checked by lstat before the one and only connect."""
+        os.chmod(ipc, 0o500)
         for port in PORTS.values():
             st = os.lstat(ipc / f"k-{port}")
-            if not stat.S_ISSOCK(st.st_mode) or (self.jail.uid is not None and st.st_uid != self.jail.uid):
+            if not stat.S_ISSOCK(st.st_mode) or st.st_uid != self.jail.kernel_uid:
                 raise SandboxError("kernel directory was tampered with (socket path is not the kernel's socket)")
 
     def _connect(self, ztype: int, path: Path, deadline: float) -> tuple[zmq.Socket, zmq.Socket]:
@@ -219,9 +212,8 @@ class Kernel:
     def _stderr_tail(self) -> str:
         """What the kernel (or bwrap) wrote to stderr so far, for start-up error messages."""
         try:
-            with open(self.log, "rb") as fh:
-                fh.seek(max(0, os.fstat(fh.fileno()).st_size - 1500))
-                data = fh.read()
+            end = min(os.lseek(self.log, 0, os.SEEK_CUR), LOG_BYTES)
+            data = os.pread(self.log, 1500, max(0, end - 1500))[: max(0, min(end, 1500))]
         except OSError:
             data = b""
         return data.decode(errors="replace").strip() or "(no output)"
@@ -244,7 +236,7 @@ class Kernel:
             if self.proc.poll() is None:
                 # Kill the sandbox's init first so the outer bwrap reaps it; killing the outer one
                 # first would orphan the init to the host's pid 1, which may never reap it.
-                for pid in _children(self.proc.pid):
+                for pid in procfs.children(self.proc.pid):
                     try:
                         os.kill(pid, signal.SIGKILL)
                     except OSError:
@@ -257,8 +249,9 @@ class Kernel:
                 self.proc.wait(timeout=5)
             except subprocess.TimeoutExpired:   # a process we cannot reap must not stop cleanup
                 pass
-        shutil.rmtree(self.dir, ignore_errors=True)   # rmtree never follows planted symlinks
-        self.log.unlink(missing_ok=True)
+        if self.log >= 0:
+            os.close(self.log)
+            self.log = -1
         if self.cgroup is not None and self.cgroup.remove():
             self.cgroup = None
 
@@ -276,11 +269,13 @@ class Kernel:
 
     def execute(self, code: str, timeout: float) -> tuple[CellResult, bool]:
         """Run one cell. Returns (result, needs_kill): needs_kill when the kernel did not come back
-        after an interrupt or its connection broke, so the caller replaces it."""
+        after an interrupt, its connection broke, or something of the cell would outlive it, so the
+        caller replaces it (`self.lost` says why)."""
         c = self.config
         start = time.monotonic()
         self.last_used = start
         cell = _Cell(cap=c.max_output_bytes)
+        procfs.resume(self.pid)   # stopped since its last cell
         msg = self.session.send(self.sockets["shell"], "execute_request", {
             "code": code, "silent": False, "store_history": True, "user_expressions": {},
             "allow_stdin": False, "stop_on_error": False})
@@ -320,10 +315,57 @@ class Kernel:
                     why = f"The kernel died (exit status {self.proc.returncode}); its state was lost"
                 return self._failed(cell, start, timed_out=False, why=why, etype="KernelDied"), True
         timed_out = interrupted_at is not None
+        now = time.monotonic()
+        if not self._sync(now + c.interrupt_grace_s if timed_out else max(deadline, now + c.interrupt_grace_s)):
+            if self.lost:
+                return self._failed(cell, start, timed_out=False, etype="KernelDied",
+                                    why=f"The kernel died or broke its connection ({self.lost}); its state was lost"), True
+            self.lost = "reported completion but kept running"
+            return self._failed(cell, start, timed_out=True,
+                                why=f"Cell reported completion but kept running past {timeout:g} s; the kernel was "
+                                    "killed and replaced (variables are lost)"), True
         if timed_out:
             cell.error = CellError("TimeoutError", f"Cell exceeded {timeout:g} s and was interrupted", "")
+        left = self._park()
         self.last_used = time.monotonic()
+        if left:
+            self.lost = left
+            cell.truncated = False   # the note below is the host's, not the cell's output
+            cell.stderr.append(f"\n[the kernel was replaced because {left}; variables are lost]\n")
+            return cell.result(timed_out=timed_out, restarted=True, duration_s=self.last_used - start), True
         return cell.result(timed_out=timed_out, duration_s=self.last_used - start), False
+
+    def _sync(self, limit: float) -> bool:
+        """True once the kernel answers a request of the host's own, sent after the cell's reply: a
+        cell can forge its reply and idle with the kernel's key, but not answer a request that its
+        still-running code never reads. False at `limit` (or if the kernel is lost)."""
+        ping = self.session.send(self.sockets["shell"], "kernel_info_request")["header"]["msg_id"]
+        shell = self.sockets["shell"]
+        while not self.lost:
+            now = time.monotonic()
+            if now >= limit:
+                return False
+            events = self.poller.poll(max(1, min(int((limit - now) * 1000) + 1, 1000)))
+            if not events and self.proc.poll() is not None:
+                self.lost = f"kernel exited with status {self.proc.returncode}"
+            for sock, _ in events:
+                if sock in self.monitors:
+                    if recv_monitor_message(sock)["event"] != zmq.EVENT_CONNECTED:
+                        self.lost = self.lost or "connection lost"
+                    continue
+                while (m := self._recv(sock)) is not None:
+                    if sock is shell and m.get("parent_header", {}).get("msg_id") == ping:
+                        return True
+        return False
+
+    def _park(self) -> str:
+        """Between cells nothing of the kernel may run: stop it until the next cell, kill every
+        process the cell left, and report threads it started (they cannot be killed one by one)."""
+        if not procfs.stop(self.pid):
+            return "it could not be stopped between cells"
+        procfs.kill_descendants(self.pid)
+        extra = procfs.threads(self.pid) - self.threads
+        return f"the cell left {len(extra)} thread(s) running" if extra else ""
 
     def _failed(self, cell: _Cell, start: float, *, timed_out: bool, why: str, etype: str = "TimeoutError") -> CellResult:
         cell.error = CellError(etype, why, "")
@@ -352,20 +394,11 @@ class Kernel:
             cell.error = _error(content)
 
 
-def _children(pid: int) -> list[int]:
-    try:
-        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    except (OSError, ValueError):
-        pass
-    found = []   # kernels without CONFIG_PROC_CHILDREN: scan /proc
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                if int(Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
-                    found.append(int(entry))
-            except (OSError, IndexError, ValueError):
-                continue
-    return found
+def _bounded_log() -> int:
+    fd = os.memfd_create("mathtutor-kernel-log", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
+    os.ftruncate(fd, LOG_BYTES)
+    fcntl.fcntl(fd, fcntl.F_ADD_SEALS, fcntl.F_SEAL_GROW | fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_SEAL)
+    return fd
 
 
 def _error(content: dict) -> CellError:

@@ -87,7 +87,8 @@ class KernelSession:
             kernel = self._kernel
             result, needs_kill = kernel.execute(code, float(timeout))
             if needs_kill:
-                reason = "timeout" if result.timed_out else (result.error.message if result.error else "lost")
+                reason = ("timeout" if result.timed_out and not kernel.lost else
+                          kernel.lost or (result.error.message if result.error else "lost"))
                 self._pool._kill(kernel, self.key, reason, count=True)
                 self._kernel = None
             if restarted and not result.restarted:

@@ -1,5 +1,7 @@
-"""The seccomp filter every kernel runs under, compiled to BPF with libseccomp (pyseccomp) and
-handed to bubblewrap through a pipe (`bwrap --seccomp FD`).
+"""The seccomp filters every kernel runs under, compiled to BPF with libseccomp (pyseccomp) on the
+host only: the main one goes to bubblewrap through a pipe (`bwrap --seccomp FD`), the after-start one
+travels as bytes that the kernel loads itself with prctl(2), so nothing inside the jail ever looks a
+library up by name (there is no ld.so.cache in there, and libseccomp's headers may not be installed).
 
 Default allow, deny a list: the kernel needs ordinary Python, SymPy and libzmq (AF_UNIX sockets
 for ipc, AF_NETLINK for interface discovery), nothing that reaches networks, other processes or
@@ -39,17 +41,28 @@ CLONE_NS_FLAGS = 0x10000000 | 0x20000000 | 0x40000000 | 0x04000000 | 0x08000000 
 TIOCSTI, TIOCLINUX = 0x5412, 0x541C
 
 
-def build_bpf() -> bytes:
-    """Compile the filter; raises ImportError/OSError when libseccomp is unusable."""
-    import pyseccomp as sc
-
-    f = sc.SyscallFilter(sc.ALLOW)
-    deny = sc.ERRNO(errno.EPERM)
-    for name in DENIED:
+def _deny_names(f, deny, names) -> None:
+    for name in names:
         try:
             f.add_rule(deny, name)
         except (ValueError, RuntimeError, OSError):
             pass   # a syscall this libseccomp/arch does not know cannot be called by name either
+
+
+def _export(f) -> bytes:
+    with tempfile.TemporaryFile() as tmp:
+        f.export_bpf(tmp)
+        tmp.seek(0)
+        return tmp.read()
+
+
+def build_bpf() -> bytes:
+    """Compile the main filter; raises ImportError/OSError/RuntimeError when libseccomp is unusable."""
+    import pyseccomp as sc
+
+    f = sc.SyscallFilter(sc.ALLOW)
+    deny = sc.ERRNO(errno.EPERM)
+    _deny_names(f, deny, DENIED)
     for family in range(_MAX_FAMILY):
         if family not in ALLOWED_FAMILIES:
             f.add_rule(deny, "socket", sc.Arg(0, sc.EQ, family))
@@ -62,10 +75,16 @@ def build_bpf() -> bytes:
     f.add_rule(sc.ERRNO(errno.ENOSYS), "clone3")
     for req in (TIOCSTI, TIOCLINUX):
         f.add_rule(deny, "ioctl", sc.Arg(1, sc.EQ, req))
-    with tempfile.TemporaryFile() as tmp:
-        f.export_bpf(tmp)
-        tmp.seek(0)
-        return tmp.read()
+    return _export(f)
+
+
+def build_after_start_bpf() -> bytes:
+    """The second program (DENIED_AFTER_START), loaded by the kernel's bootstrap once IPython is up."""
+    import pyseccomp as sc
+
+    f = sc.SyscallFilter(sc.ALLOW)
+    _deny_names(f, sc.ERRNO(errno.EPERM), DENIED_AFTER_START)
+    return _export(f)
 
 
 def bpf_pipe(bpf: bytes) -> int:
