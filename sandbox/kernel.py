@@ -15,13 +15,11 @@ import base64
 import fcntl
 import json
 import os
-import re
 import secrets
 import signal
 import stat
 import subprocess
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import zmq
@@ -32,49 +30,15 @@ from sandbox import procfs
 from sandbox.cgroup import KernelCgroup
 from sandbox.config import SandboxConfig
 from sandbox.errors import SandboxError
+from sandbox.cell import Cell
 from sandbox.jail import KERNEL_DIR, KERNEL_IPC, Jail
 from sandbox.result import CellError, CellResult
 
-ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-_]")
 PORTS = {"shell": 1, "iopub": 2, "stdin": 3, "control": 4, "hb": 5}
-TRUNCATED = "\n[... output truncated: more than {n} characters ...]"
 _BOOT_SOURCE = (Path(__file__).parent / "boot.py").read_bytes()
 # bwrap's and the kernel's own stderr go to an anonymous in-memory file of this fixed size (sealed
 # against growth): never on the data disk, bounded whatever the kernel writes to it.
 LOG_BYTES = 256 << 10
-
-
-def strip_ansi(text: str) -> str:
-    return ANSI.sub("", text)
-
-
-@dataclass
-class _Cell:
-    """What one execute request collected so far (bounded by the output cap)."""
-    cap: int
-    stdout: list[str] = field(default_factory=list)
-    stderr: list[str] = field(default_factory=list)
-    results: list[str] = field(default_factory=list)
-    error: CellError | None = None
-    used: int = 0
-    truncated: bool = False
-    idle: bool = False
-    replied: bool = False
-
-    def add(self, where: list[str], text: str) -> None:
-        """Keep text until the cap; the part that passes it is replaced by a visible marker."""
-        if self.truncated:
-            return
-        room = self.cap - self.used
-        if len(text) > room:
-            self.truncated = True
-            text = text[:max(room, 0)] + TRUNCATED.format(n=self.cap)
-        self.used += len(text)
-        where.append(text)
-
-    def result(self, **kw) -> CellResult:
-        return CellResult(stdout="".join(self.stdout), stderr="".join(self.stderr), error=self.error,
-                          results=list(self.results), truncated=self.truncated, **kw)
 
 
 class Kernel:
@@ -274,7 +238,7 @@ class Kernel:
         c = self.config
         start = time.monotonic()
         self.last_used = start
-        cell = _Cell(cap=c.max_output_bytes)
+        cell = Cell(cap=c.max_output_bytes)
         procfs.resume(self.pid)   # stopped since its last cell
         msg = self.session.send(self.sockets["shell"], "execute_request", {
             "code": code, "silent": False, "store_history": True, "user_expressions": {},
@@ -306,7 +270,7 @@ class Kernel:
                     if m is None:
                         break
                     if m.get("parent_header", {}).get("msg_id") == msg_id:
-                        self._handle(cell, m, sock is self.sockets["shell"])
+                        cell.take(m, sock is self.sockets["shell"])
             if self.lost:
                 if self.proc.poll() is None:
                     why = ("The kernel sent a message larger than the limit "
@@ -367,31 +331,9 @@ class Kernel:
         extra = procfs.threads(self.pid) - self.threads
         return f"the cell left {len(extra)} thread(s) running" if extra else ""
 
-    def _failed(self, cell: _Cell, start: float, *, timed_out: bool, why: str, etype: str = "TimeoutError") -> CellResult:
+    def _failed(self, cell: Cell, start: float, *, timed_out: bool, why: str, etype: str = "TimeoutError") -> CellResult:
         cell.error = CellError(etype, why, "")
         return cell.result(timed_out=timed_out, restarted=True, duration_s=time.monotonic() - start)
-
-    def _handle(self, cell: _Cell, m: dict, from_shell: bool) -> None:
-        kind, content = m["header"].get("msg_type"), m.get("content") or {}
-        if from_shell:
-            if kind == "execute_reply":
-                cell.replied = True
-                if content.get("status") == "error" and cell.error is None:
-                    cell.error = _error(content)
-                elif content.get("status") == "aborted" and cell.error is None:
-                    cell.error = CellError("Aborted", "execution was aborted", "")
-            return
-        if kind == "status":
-            cell.idle = cell.idle or content.get("execution_state") == "idle"
-        elif kind == "stream":
-            cell.add(cell.stderr if content.get("name") == "stderr" else cell.stdout, str(content.get("text", "")))
-        elif kind in ("execute_result", "display_data"):
-            data = content.get("data") or {}
-            text = data.get("text/plain")   # never HTML/JS, never pickled objects
-            if isinstance(text, str):
-                cell.add(cell.results, strip_ansi(text))
-        elif kind == "error":
-            cell.error = _error(content)
 
 
 def _bounded_log() -> int:
@@ -401,9 +343,3 @@ def _bounded_log() -> int:
     return fd
 
 
-def _error(content: dict) -> CellError:
-    tb = content.get("traceback") or []
-    tb_text = strip_ansi("\n".join(str(line) for line in tb))
-    if len(tb_text) > 20_000:   # keep where it started and, above all, where it ended
-        tb_text = tb_text[:4_000] + "\n[... traceback truncated ...]\n" + tb_text[-16_000:]
-    return CellError(str(content.get("ename", "Error"))[:200], strip_ansi(str(content.get("evalue", "")))[:5000], tb_text)

@@ -130,6 +130,7 @@ class KernelPool:
         self._leftover_cgroups: list = []
         self._closed = False
         self._started = False
+        self._failure: SandboxUnsafe | None = None   # why the last start() refused
         self._thread: threading.Thread | None = None
 
     # --- lifecycle -------------------------------------------------------------------------
@@ -149,13 +150,18 @@ class KernelPool:
                     f"{n}: {self.jail.layers[n].detail}" for n in missing)
                     + ". Fix them, or allow running without them via MATHTUTOR_SANDBOX_ALLOW_MISSING "
                       "(not possible for bwrap/namespaces).")
-            self.self_check = selfcheck.run(self)
+            try:
+                self.self_check = selfcheck.run(self)
+            except SandboxError as exc:   # not even the probe kernel starts: no sandbox at all
+                raise SandboxUnsafe(f"no kernel could start, so nothing can run: {exc}") from exc
             if not self.self_check["ok"]:
                 raise SandboxUnsafe("self-check failed: " + "; ".join(
                     f"{name}: {c['detail']}" for name, c in self.self_check["checks"].items() if not c["ok"]))
-        except BaseException:
+        except BaseException as exc:
+            self._failure = exc if isinstance(exc, SandboxUnsafe) else None
             self._shutdown()
             raise
+        self._failure = None
         self._started = True
         self._thread = threading.Thread(target=self._maintain, name="sandbox-pool", daemon=True)
         self._thread.start()
@@ -258,8 +264,12 @@ class KernelPool:
         with self._lock:
             in_use = sum(1 for s in self._sessions.values() if s._kernel is not None)
             now = time.monotonic()
+            ok = self._started and not self._closed and bool(self.self_check.get("ok"))
             return {
-                "ok": self._started and not self._closed and bool(self.self_check.get("ok")),
+                "ok": ok,
+                # "ok", "unsafe" (no usable sandbox: SandboxUnsafe, see "error"), "closed" or "not_started"
+                "state": "ok" if ok else "unsafe" if self._failure else "closed" if self._closed else "not_started",
+                "error": str(self._failure) if self._failure else None,
                 "layers": {n: l.to_dict() for n, l in jail.layers.items()} if jail else {},
                 "allowed_missing": list(self.config.allow_missing),
                 "self_check": self.self_check,
@@ -273,6 +283,8 @@ class KernelPool:
 
     # --- internals used by sessions -----------------------------------------------------------
     def _require_open(self) -> None:
+        if self._failure is not None and not self._closed:
+            raise SandboxUnsafe(str(self._failure))
         if self._closed or not self._started:
             raise SandboxError("the sandbox pool is not running (start() it first)" if not self._closed
                                else "the sandbox pool is closed")
