@@ -26,6 +26,7 @@ from tutor.errors import TutorError
 
 PATH = "/admin"
 ROLES = ("admin",)
+MAX_ROSTER_BYTES = 2 * 1024 * 1024
 
 
 def build(ctx: AppContext) -> gr.Blocks:
@@ -214,7 +215,7 @@ def _discard_upload(file: Any) -> None:
 
 def mount(app: FastAPI, ctx: AppContext) -> None:
     demo = build(ctx)
-    ctx.protect_page(PATH, ROLES)
+    ctx.protect_page(PATH, ROLES, max_upload_bytes=MAX_ROSTER_BYTES)  # the roster CSV is the only upload
     gr.mount_gradio_app(app, demo, path=PATH, auth_dependency=ctx.gradio_auth_dependency(ROLES),
                         footer_links=[], run_history=False, theme=THEME, css=CSS, ssr_mode=False,
-                        show_error=False, mcp_server=False, max_file_size="2mb")
+                        show_error=False, mcp_server=False, max_file_size=MAX_ROSTER_BYTES)

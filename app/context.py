@@ -60,6 +60,10 @@ class AppContext:
     turns: Any = None
     # The kernel pool when the caller made it (`mathtutor serve`): /healthz reports its self-check.
     pool: Any = None
+    # Mounted page prefixes -> the largest file they accept; pages not named here take no uploads.
+    uploads: dict[str, int] = field(default_factory=dict)
+    # app.throttle.LoginThrottle: sign-in backoff per name and per client.
+    throttle: Any = None
 
     # --- who is asking ----------------------------------------------------------------------------
     def current_user(self, conn: HTTPConnection) -> Any | None:
@@ -70,7 +74,8 @@ class AppContext:
         user = None
         data = self.cookies.read(conn)
         if data is not None:
-            user = self.load_user(data.user_id)
+            # the store says whether this cookie still holds (signed out? password changed since?)
+            user = self.store.session_user(data.user_id, data.epoch, data.nonce)
         state[_USER_KEY] = user
         return user
 
@@ -132,9 +137,12 @@ class AppContext:
         await self.check_csrf(request)
 
     # --- Gradio pages --------------------------------------------------------------------------------
-    def protect_page(self, path: str, roles: tuple[str, ...]) -> None:
-        """Mark a mounted page: signed-out visitors are redirected to /login, wrong roles get 403."""
+    def protect_page(self, path: str, roles: tuple[str, ...], *, max_upload_bytes: int = 0) -> None:
+        """Mark a mounted page: signed-out visitors are redirected to /login, wrong roles get 403.
+        `max_upload_bytes`: the largest file the page takes (0: its upload routes are refused)."""
         self.pages[path.rstrip("/") or "/"] = roles
+        if max_upload_bytes > 0:
+            self.uploads[path.rstrip("/") or "/"] = max_upload_bytes
 
     def gradio_auth_dependency(self, roles: tuple[str, ...] = ALL_ROLES) -> Callable[[Request], str | None]:
         """For `gr.mount_gradio_app(auth_dependency=...)`: the user id as a string, or None (401)."""

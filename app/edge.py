@@ -102,21 +102,28 @@ class Edge:
         await self._capped(scope, receive, send, limit)
 
     async def _capped(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
-        """Run the app with a receive that stops at `limit` bytes (for bodies without a declared length)."""
+        """Run the app with a receive that stops at `limit` bytes (for bodies without a declared length).
+        The 413 goes out the moment the cap is passed: whatever the app answers after (FastAPI turns
+        the interrupted read into a 400) is dropped."""
         seen = 0
-        started = False
+        started = refused = False
 
         async def counting_receive() -> Message:
-            nonlocal seen
+            nonlocal seen, refused
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > limit:
+                    if not started and not refused:
+                        refused = True
+                        await _too_large(limit)(scope, receive, send)
                     raise BodyTooLarge()
             return message
 
         async def tracking_send(message: Message) -> None:
             nonlocal started
+            if refused:
+                return
             if message["type"] == "http.response.start":
                 started = True
             await send(message)
@@ -124,8 +131,7 @@ class Edge:
         try:
             await self.app(scope, counting_receive, tracking_send)
         except BodyTooLarge:
-            if not started:
-                await _too_large(limit)(scope, receive, send)
+            pass
 
     def _page_of(self, path: str) -> str | None:
         for prefix in self.pages:

@@ -9,8 +9,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
-from typing import TYPE_CHECKING, Any, AsyncIterator
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING, AsyncIterator
 
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
@@ -21,9 +20,12 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.context import AppContext, CsrfFailed, LoginRequired, RoleRequired
 from app.cookies import SessionCookies
+from app.edge import Edge
 from app.messages import friendly
 from app.metrics import Metrics
 from app.ratelimit import RateLimiter
+from app.secret import secret_key
+from app.throttle import LoginThrottle
 from app.turns import TurnRunner
 from tutor.errors import TutorError
 from tutor.settings import Settings
@@ -33,7 +35,7 @@ if TYPE_CHECKING:
     from tutor.store import Store
     from tutor.tutoring.service import TutorService
 
-# Page modules, each exposing `mount(app, ctx)`; H7 adds the teacher and admin pages.
+# Page modules, each exposing `mount(app, ctx)`.
 PAGE_MODULES = ["app.student", "app.teacher", "app.admin"]
 # Routes every app has, mounted before the pages.
 CORE_MODULES = ["app.signin", "app.monitoring", "app.api"]
@@ -60,12 +62,15 @@ def create_app(settings: Settings, service: TutorService | None = None, *, store
 
     ctx = AppContext(
         settings=settings, store=store, service=service, metrics=Metrics(),
-        cookies=SessionCookies(settings.secret_key, max_age_s=settings.web.session_max_age_s,
+        cookies=SessionCookies(secret_key(settings), max_age_s=settings.web.session_max_age_s,
                                secure=settings.web.cookie_secure, samesite=settings.web.cookie_samesite),
         limiter=RateLimiter({"ask": settings.web.asks_per_minute, "hint": settings.web.hints_per_minute,
                              "submit": settings.web.submits_per_minute}),
         pool=pool,
     )
+    ctx.throttle = LoginThrottle(name_failures=settings.web.login_max_failures,
+                                 client_failures=settings.web.login_client_failures,
+                                 max_wait_s=settings.web.login_lockout_s)
     ctx.turns = TurnRunner(ctx, settings.web.max_concurrent_turns, settings.web.max_queue)
 
     @contextlib.asynccontextmanager
@@ -80,8 +85,7 @@ def create_app(settings: Settings, service: TutorService | None = None, *, store
     for name in CORE_MODULES + PAGE_MODULES:
         importlib.import_module(name).mount(app, ctx)
     app.add_middleware(PageGuard, ctx=ctx)
-    app.add_middleware(SameOrigin)
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(Edge, pages=ctx.pages, uploads=ctx.uploads)  # outermost: before anything reads a body
     return app
 
 
@@ -151,49 +155,3 @@ class PageGuard:
                     await response(scope, receive, send)
                     return
         await self.app(scope, receive, send)
-
-
-class SameOrigin:
-    """A state-changing request that says it comes from another origin is refused. Our forms and API
-    also carry CSRF tokens; this covers Gradio's own POST routes, which know nothing of our tokens
-    (the SameSite cookie already keeps other sites' requests signed out)."""
-
-    _SAFE = {"GET", "HEAD", "OPTIONS"}
-
-    def __init__(self, app: ASGIApp):
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] not in self._SAFE:
-            headers = dict(scope.get("headers") or [])
-            origin = headers.get(b"origin", b"").decode("latin-1")
-            host = headers.get(b"host", b"").decode("latin-1")
-            if origin and origin != "null" and urlsplit(origin).netloc != host:
-                await JSONResponse({"error": "forbidden", "message": "Cross-site requests are not allowed."},
-                                   status_code=403)(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
-
-
-class SecurityHeaders:
-    """Headers that keep our pages from being framed or sniffed; sent on every response."""
-
-    _HEADERS = [(b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"),
-                (b"referrer-policy", b"same-origin")]
-
-    def __init__(self, app: ASGIApp):
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_headers(message: Any) -> None:
-            if message["type"] == "http.response.start":
-                names = {k.lower() for k, _ in message.get("headers", [])}
-                message["headers"] = list(message.get("headers", [])) + [
-                    (k, v) for k, v in self._HEADERS if k not in names]
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)

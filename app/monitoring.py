@@ -1,17 +1,20 @@
-"""`/healthz` (store reachable, sandbox self-check, backend reachable/loaded) and `/metrics` (Prometheus).
+"""`/healthz` (store reachable and writable, sandbox self-check, backend reachable/loaded) and `/metrics`
+(Prometheus).
 
-Both are unauthenticated on purpose (load balancers and Prometheus scrape them) and reveal no user
-data: only component states and counters. `/healthz` answers 503 when something students need is
-broken (store unreachable, sandbox self-check failed, model server unreachable).
+`/healthz` answers 503 when something students need is broken (store unreachable or refusing writes,
+sandbox self-check failed, model server unreachable). Load balancers need no more than that, so anyone
+gets only `{"status": ...}`; the details (paths, sandbox policy, session counts) go to signed-in admins.
+`/metrics` is for admins and for a scraper holding WEB_METRICS_TOKEN.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hmac
 import time
 from typing import Any
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
 from app.context import AppContext
@@ -88,16 +91,28 @@ def health(ctx: AppContext) -> tuple[bool, dict[str, Any]]:
 def mount(app: FastAPI, ctx: AppContext) -> None:
     router = APIRouter()
 
+    def is_admin(request: Request) -> bool:
+        user = ctx.current_user(request)
+        return user is not None and user.role == "admin"
+
     @router.get("/healthz", include_in_schema=False)
-    async def healthz() -> Response:
+    async def healthz(request: Request) -> Response:
         try:
             ok, body = await asyncio.wait_for(asyncio.to_thread(health, ctx), _HEALTH_TIMEOUT_S)
         except asyncio.TimeoutError:
             ok, body = False, {"status": "degraded", "error": f"no answer within {_HEALTH_TIMEOUT_S:g} s"}
+        if not await asyncio.to_thread(is_admin, request):
+            body = {"status": body["status"]}
         return JSONResponse(body, status_code=200 if ok else 503, headers={"cache-control": "no-store"})
 
     @router.get("/metrics", include_in_schema=False)
-    def metrics() -> Response:
+    def metrics(request: Request) -> Response:
+        token = ctx.settings.web.metrics_token
+        given = request.headers.get("authorization", "")
+        if not (token and hmac.compare_digest(given.encode(), f"Bearer {token}".encode())) and not is_admin(request):
+            return JSONResponse({"error": "forbidden", "message": "Sign in as an admin, or send the metrics token."},
+                                status_code=403 if ctx.current_user(request) else 401,
+                                headers={"www-authenticate": "Bearer"})
         return Response(ctx.metrics.exposition(), media_type=ctx.metrics.content_type)
 
     app.include_router(router)

@@ -1,9 +1,11 @@
 """Sign-in and sign-out: a plain HTML form (works without JavaScript), the users table via the store,
-argon2 hashes checked there, a delay on every failure and a lock-out after repeated ones."""
+argon2 hashes checked there, a delay on every failure and a growing wait after repeated ones, per name
+and per client (app.throttle), never an account lock anyone could trigger."""
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import html
 
 from fastapi import APIRouter, FastAPI, Form, Request
@@ -11,6 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from app.context import HOME_BY_ROLE, AppContext, safe_next
 from app.cookies import CSRF_FIELD
+from app.throttle import wait_text
 
 _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -46,6 +49,7 @@ _PAGE = """<!doctype html>
 _REASONS = {
     "bad_credentials": "That user name and password do not match. Please try again.",
     "locked": "Too many failed attempts. This account is locked for a few minutes; try again later.",
+    "throttled": "Too many failed sign-ins. Please wait {wait} and try again.",
     "inactive": "This account is switched off. Please ask your teacher or administrator.",
     "csrf": "Your sign-in form expired. Please try again.",
 }
@@ -85,25 +89,43 @@ def mount(app: FastAPI, ctx: AppContext) -> None:
         if not ctx.cookies.csrf_ok(nonce, csrf_token):
             ctx.metrics.logins.labels(outcome="csrf").inc()
             return page(request, next_path=next_path, username=username, message=_REASONS["csrf"], status=403)
-        result = await asyncio.to_thread(
-            ctx.store.login, username.strip(), password,
-            max_failures=ctx.settings.web.login_max_failures, lockout_s=ctx.settings.web.login_lockout_s)
+        name = username.strip()
+        client = request.client.host if request.client else "?"
+        device = ctx.cookies.device_for(request, name)
+        wait = ctx.throttle.wait_s(client, name, device)
+        if wait > 0:
+            # the password is not even checked: a guess made while waiting tells nothing, for any name
+            ctx.metrics.logins.labels(outcome="throttled").inc()
+            return page(request, next_path=next_path, username=username, status=429,
+                        message=_REASONS["throttled"].format(wait=wait_text(wait)))
+        # no account lock in the store (max_failures=0): the backoff above replaces it
+        result = await asyncio.to_thread(ctx.store.login, name, password, max_failures=0)
         if not result.ok or result.user is None:
             ctx.metrics.logins.labels(outcome=result.reason).inc()
-            # Every failure costs the guesser time; the account lock-out lives in the store.
+            if result.reason == "bad_credentials":
+                ctx.throttle.failed(client, name, device)
+            # Every failure costs the guesser time, on top of the backoff.
             await asyncio.sleep(ctx.settings.web.login_delay_s)
             message = _REASONS.get(result.reason, _REASONS["bad_credentials"])
             status = 429 if result.reason == "locked" else 401
             return page(request, next_path=next_path, username=username, message=message, status=status)
         ctx.metrics.logins.labels(outcome="ok").inc()
+        ctx.throttle.succeeded(name, device)
         target = next_path if next_path != "/" else HOME_BY_ROLE.get(result.user.role, "/")
         response = RedirectResponse(target, status_code=303)
-        ctx.cookies.issue(response, result.user.id)
+        ctx.cookies.issue(response, result.user.id, result.user.session_epoch)
+        ctx.cookies.remember_device(response, request, name)
         return response
 
     @router.post("/logout", include_in_schema=False)
     async def logout(request: Request) -> Response:
         await ctx.check_csrf(request)
+        data = ctx.cookies.read(request)
+        if data is not None:
+            # the cookie is refused from now on, not only deleted from this browser
+            until = dt.datetime.fromtimestamp(data.issued_at + ctx.cookies.max_age_s, dt.timezone.utc)
+            await asyncio.to_thread(ctx.store.sign_out, data.user_id, data.nonce, until=until)
+        # a fixed relative path: never built from the request's Host or X-Forwarded-Host
         response = RedirectResponse("/login?signed_out=1", status_code=303)
         ctx.cookies.clear(response)
         return response

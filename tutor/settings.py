@@ -21,7 +21,6 @@ from typing import Any, Iterator, Mapping
 from sandbox.config import SandboxConfig
 
 ENV_PREFIX = "MATHTUTOR_"
-DEFAULT_SECRET_KEY = "dev-insecure-change-me"
 
 
 class SettingsError(ValueError):
@@ -132,9 +131,15 @@ class WebSettings:
     session_max_age_s: int = setting(43200, "Seconds a sign-in stays valid (the cookie's lifetime).")
     cookie_secure: bool = setting(False, "Send the session cookie over HTTPS only; turn on behind TLS.")
     cookie_samesite: str = setting("lax", "SameSite attribute of the session cookie.", choices=("lax", "strict"))
-    login_max_failures: int = setting(5, "Failed sign-ins in a row before the account is locked for a while.")
-    login_lockout_s: int = setting(300, "Seconds an account stays locked after too many failed sign-ins.")
+    login_max_failures: int = setting(5, "Failed sign-ins for one user name (known or not) before each further try must "
+                                         "wait, the wait doubling; a browser that signed in as that name before is "
+                                         "held back only by its own failures. Accounts are never locked.")
+    login_client_failures: int = setting(30, "Failed sign-ins from one client address before each further try from "
+                                             "it must wait (a school behind one address shares this).")
+    login_lockout_s: int = setting(300, "Longest wait between two sign-in tries for one name or client.")
     login_delay_s: float = setting(1.0, "Seconds every failed sign-in waits before answering (slows guessing).")
+    metrics_token: str = setting("", "Bearer token that lets a Prometheus scraper read /metrics; empty: only signed-in "
+                                     "admins may. /healthz tells others only ok or degraded.", secret=True)
     admin_name: str = setting("admin", "Name of the first admin `mathtutor serve` creates when the users table has none.",
                               env="MATHTUTOR_ADMIN_NAME")
     admin_password: str = setting("", "Password of that first admin; empty: a random one, printed once at start-up.",
@@ -152,10 +157,11 @@ class WebSettings:
 class Settings:
     data_dir: Path = setting(None, factory=_default_data_dir, shown_default="~/.local/share/mathtutor",
                              help="Directory for the SQLite database, logs and kernel run files.")
-    env: str = setting("development", "`development` or `production`; production refuses a default secret key.",
+    env: str = setting("development", "`development` or `production`; production needs an explicit secret key.",
                        choices=("development", "production"))
-    secret_key: str = setting(DEFAULT_SECRET_KEY, "Key that signs session cookies and CSRF tokens. Must be set in production.",
-                              secret=True)
+    secret_key: str = setting("", "Key that signs session cookies and CSRF tokens. Empty: a random key is made on first "
+                                  "start and kept in DATA_DIR/secret_key (owner-only). Required (32+ characters, the "
+                                  "same on every replica) in production.", secret=True)
     store: StoreSettings = group(StoreSettings, "STORE_", "Where sessions, users and events are kept.")
     solver: SolverSettings = group(SolverSettings, "", "The model backend and the bounds of one reasoning turn.")
     sandbox: SandboxConfig = group(SandboxConfig, "SANDBOX_", "Sandboxed kernel settings.")
@@ -168,8 +174,9 @@ class Settings:
         return self.store.database_url or f"sqlite:///{self.data_dir / 'mathtutor.db'}"
 
     def check_production(self) -> None:
-        """Refuse to serve in production with a default or short secret key."""
-        if self.env == "production" and (self.secret_key == DEFAULT_SECRET_KEY or len(self.secret_key) < 32):
+        """Refuse to serve in production without an explicit key of 32+ characters (app/secret.py refuses
+        published keys everywhere and generates one per install when none is set)."""
+        if self.env == "production" and len(self.secret_key) < 32:
             raise SettingsError(f"{ENV_PREFIX}SECRET_KEY must be set to a random value of 32+ characters in production")
 
 

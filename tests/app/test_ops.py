@@ -1,6 +1,7 @@
-"""Operations: /healthz reports the store, the sandbox self-check and the backend; /metrics counts
-turns, rounds, tokens, latencies, code runs and errors; `mathtutor serve` migrates, makes the first
-admin once and serves; production refuses the default secret."""
+"""Operations: /healthz reports the store (writes included), the sandbox self-check and the backend, in
+detail to admins only; /metrics (admins or the scrape token) counts turns, rounds, tokens, latencies, code
+runs and errors; `mathtutor serve` migrates, makes the first admin once and serves; production needs an
+explicit secret."""
 
 from __future__ import annotations
 
@@ -16,9 +17,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.fixtures.web import PROBLEM, free_port, sign_in
+import pytest
+
+from tests.fixtures.web import PASSWORD, PROBLEM, free_port, sign_in
 
 MATHTUTOR = [sys.executable, "-c", "from tutor.cli import main; main()"]
+TOKEN = "metrics-scrape-token"
 
 
 def metric(text: str, name: str, **labels: str) -> float:
@@ -29,34 +33,94 @@ def metric(text: str, name: str, **labels: str) -> float:
     return float(m.group(1))
 
 
-def test_healthz_reports_store_sandbox_and_backend(live_server):
-    body = httpx.get(live_server.url + "/healthz").json()
+def test_healthz_tells_the_public_only_the_status_and_admins_the_details(live_server):
+    public = httpx.get(live_server.url + "/healthz")
+    assert public.status_code == 200 and public.json() == {"status": "ok"}
+    live_server.user("root", "admin")
+    live_server.user("ada")
+    with live_server.client() as student:
+        sign_in(student, "ada")
+        assert student.get("/healthz").json() == {"status": "ok"}
+    with live_server.client() as admin:
+        sign_in(admin, "root")
+        body = admin.get("/healthz").json()
     assert body["status"] == "ok"
-    assert body["store"]["ok"] and body["store"]["dialect"] == "sqlite" and "url" not in body["store"]
+    assert body["store"]["ok"] and body["store"]["writable"] and body["store"]["dialect"] == "sqlite"
+    assert "url" not in body["store"]
     assert body["sandbox"]["ok"] is True
     assert body["sandbox"]["self_check"]["ok"] is True          # the shared pool has run its self-check
     assert body["backend"]["name"] == "scripted" and body["backend"]["loaded"] is True
 
 
+def _admin_health(web) -> tuple[int, dict]:
+    if web.store.user_by_name("root") is None:
+        web.store.create_user("root", "admin", password=PASSWORD)
+    with web.client() as admin:
+        sign_in(admin, "root")
+        r = admin.get("/healthz")
+        return r.status_code, r.json()
+
+
 def test_healthz_is_503_when_the_schema_is_gone_or_the_model_server_is_down(web_factory):
     web = web_factory(backend="openai", openai_base_url=f"http://127.0.0.1:{free_port()}/v1")
-    r = httpx.get(web.url + "/healthz")
-    assert r.status_code == 503
-    assert r.json()["backend"]["reachable"] is False and r.json()["store"]["ok"] is True
+    status, body = _admin_health(web)
+    assert status == 503 and httpx.get(web.url + "/healthz").json() == {"status": "degraded"}
+    assert body["backend"]["reachable"] is False and body["store"]["ok"] is True
     web2 = web_factory()
     web2.store.downgrade("base")
     r = httpx.get(web2.url + "/healthz")
-    assert r.status_code == 503 and r.json()["store"]["ok"] is False
+    assert r.status_code == 503 and r.json() == {"status": "degraded"}
+
+
+@pytest.mark.postgres
+def test_healthz_is_503_when_the_database_refuses_writes(web_factory):
+    """A database that still answers reads but refuses writes (a read-only replica, a full disk)."""
+    import psycopg
+
+    from tests.fixtures.db import _pg_admin_conninfo, create_pg_database, drop_pg_database
+    name, url = create_pg_database()
+    try:
+        web = web_factory(database_url=url)
+        web.user("root", "admin")
+        with web.client() as admin:
+            sign_in(admin, "root")    # signing in writes; afterwards the admin only reads
+            assert admin.get("/healthz").status_code == 200
+            with psycopg.connect(_pg_admin_conninfo(), autocommit=True) as conn:
+                conn.execute(f'ALTER DATABASE "{name}" SET default_transaction_read_only = on')
+            web.store.engine.dispose()   # new connections get the database's new default
+            r = admin.get("/healthz")
+        body = r.json()
+        assert r.status_code == 503 and body["store"]["ok"] is False and body["store"]["writable"] is False
+        assert "read-only" in body["store"]["error"]
+        assert body["store"]["revision"] == body["store"]["head"]      # reads still work: only writes fail
+        web.store.close()
+    finally:
+        drop_pg_database(name)
+
+
+def test_metrics_need_an_admin_or_the_scrape_token(web_factory):
+    web = web_factory(web_metrics_token="scrape-token-1234")
+    web.user("ada")
+    web.user("root", "admin")
+    assert httpx.get(web.url + "/metrics").status_code == 401
+    assert httpx.get(web.url + "/metrics", headers={"authorization": "Bearer wrong"}).status_code == 401
+    assert httpx.get(web.url + "/metrics", headers={"authorization": "Bearer scrape-token-1234"}).status_code == 200
+    with web.client() as student:
+        sign_in(student, "ada")
+        assert student.get("/metrics").status_code == 403
+    with web.client() as admin:
+        sign_in(admin, "root")
+        assert "mathtutor_logins_total" in admin.get("/metrics").text
 
 
 def test_metrics_count_a_solved_turn(web_factory):
-    web = web_factory()
+    web = web_factory(web_metrics_token=TOKEN)
     web.user("ada", solve=True)
     with web.client() as c:
         token = sign_in(c, "ada")
         r = c.post("/api/sessions", json={"question": PROBLEM, "mode": "solve"}, headers={"x-csrf-token": token})
         assert r.status_code == 200 and '"kind": "done"' in r.text
-        text = c.get("/metrics").text
+        text = c.get("/metrics", headers={"authorization": "Bearer " + TOKEN}).text
     assert metric(text, "mathtutor_turns_total", action="start", outcome="ok") == 1
     assert metric(text, "mathtutor_rounds_total") == 2
     assert metric(text, "mathtutor_code_runs_total") == 1
@@ -117,13 +181,15 @@ def test_serve_migrates_creates_the_first_admin_once_and_serves(tmp_path):
         m = re.search(r"user name: (\S+)\s+password:\s+(\S+)", printed)
         assert m, printed
         name, password = m.groups()
-        health = httpx.get(f"http://127.0.0.1:{port}/healthz").json()
-        assert health["store"]["ok"] and health["sandbox"]["self_check"]["ok"] is True
         with httpx.Client(base_url=f"http://127.0.0.1:{port}") as c:
             page = c.get("/login")
             token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
             r = c.post("/login", data={"username": name, "password": password, "csrf_token": token})
             assert r.status_code == 303 and r.headers["location"] == "/admin/"
+            health = c.get("/healthz").json()
+        assert health["store"]["ok"] and health["sandbox"]["self_check"]["ok"] is True
+        key = tmp_path / "data" / "secret_key"          # no key was set: one was generated, owner-only
+        assert key.stat().st_mode & 0o777 == 0o600
     finally:
         _stop(proc)
     # a second start finds the admin and prints no credentials
@@ -150,5 +216,23 @@ def test_serve_takes_the_admin_password_from_the_environment_and_refuses_a_defau
             r = c.post("/login", data={"username": "root", "password": "a long admin password 42",
                                        "csrf_token": token})
             assert r.status_code == 303
+    finally:
+        _stop(proc)
+
+
+def test_healthz_is_503_when_the_database_file_cannot_grow(tmp_path):
+    """SQLite on a full disk: reads still work, every commit fails. A file-size limit of one byte on the
+    running server makes each write fail exactly as a full disk does (the kernels, its children, keep theirs)."""
+    import resource
+    port = free_port()
+    proc = _serve(tmp_path, port)
+    try:
+        _wait_up(proc, port)
+        assert httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200
+        soft, hard = resource.prlimit(proc.pid, resource.RLIMIT_FSIZE, (1, resource.prlimit(proc.pid, resource.RLIMIT_FSIZE)[1]))
+        r = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=30)
+        assert r.status_code == 503 and r.json() == {"status": "degraded"}
+        resource.prlimit(proc.pid, resource.RLIMIT_FSIZE, (soft, hard))
+        assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=30).status_code == 200   # and it recovers
     finally:
         _stop(proc)

@@ -1,8 +1,10 @@
-"""Sign-in, sign-out, CSRF and lock-out over real HTTP against a live server (SQLite and PostgreSQL)."""
+"""Sign-in, sign-out (sessions that really end), CSRF and sign-in backoff over real HTTP against a live
+server (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 
@@ -56,19 +58,43 @@ def test_login_form_needs_its_csrf_token(live_server):
         assert r.status_code == 403
 
 
-def test_repeated_failures_lock_the_account_even_for_the_right_password(web_factory, db_url):
-    web = web_factory(database_url=db_url, web_login_max_failures=3, web_login_lockout_s=600)
+def _try(client, name: str, password: str):
+    return client.post("/login", data={"username": name, "password": password, "csrf_token": _login_token(client)})
+
+
+def test_repeated_failures_back_off_per_name_and_unknown_names_behave_alike(web_factory, db_url):
+    web = web_factory(database_url=db_url, web_login_max_failures=3, web_login_client_failures=100,
+                      web_login_lockout_s=600)
     web.user("ada")
     with web.client() as c:
-        statuses = [c.post("/login", data={"username": "ada", "password": "guess",
-                                           "csrf_token": _login_token(c)}).status_code for _ in range(3)]
-        assert statuses == [401, 401, 429]   # the third failure locks the account
-        r = c.post("/login", data={"username": "ada", "password": PASSWORD, "csrf_token": _login_token(c)})
-        assert r.status_code == 429
-        assert "locked" in r.text
-        assert web.store.user_by_name("ada").locked_until is not None
-    metrics = web.client().get("/metrics").text
-    assert 'mathtutor_logins_total{outcome="locked"} 2.0' in metrics
+        known = [_try(c, "ada", "guess").status_code for _ in range(4)]
+        unknown = [_try(c, "nobody", "guess").status_code for _ in range(4)]
+        assert known == unknown == [401, 401, 401, 429]   # the fourth try must wait, for either name
+        r = _try(c, "ada", PASSWORD)
+        assert r.status_code == 429 and "wait 2 seconds" in r.text    # even the right password waits
+        assert web.store.user_by_name("ada").locked_until is None      # no account lock in the store
+        time.sleep(2.1)
+        assert _try(c, "ada", PASSWORD).status_code == 303             # the wait is over: no lock-out
+
+
+def test_nobody_can_lock_the_admin_out_of_a_browser_they_used_before(web_factory):
+    web = web_factory(web_login_max_failures=2, web_login_client_failures=100, web_login_lockout_s=600)
+    web.user("root", "admin")
+    with web.client() as admin, web.client() as guesser:
+        sign_in(admin, "root")
+        admin.post("/logout", data={"csrf_token": admin.get("/api/me").json()["csrf_token"]})
+        statuses = [_try(guesser, "root", f"guess {i}").status_code for i in range(6)]
+        assert statuses[:2] == [401, 401] and 429 in statuses[2:]
+        assert _try(guesser, "root", PASSWORD).status_code == 429        # a stranger's browser waits
+        assert _try(admin, "root", PASSWORD).status_code == 303          # the admin's own browser does not
+
+
+def test_one_client_guessing_many_names_backs_off(web_factory):
+    web = web_factory(web_login_max_failures=100, web_login_client_failures=3, web_login_lockout_s=600)
+    web.user("ada")
+    with web.client() as c:
+        statuses = [_try(c, f"name{i}", "guess").status_code for i in range(4)]
+        assert statuses == [401, 401, 401, 429]
 
 
 def test_failed_sign_in_is_delayed(web_factory):
@@ -88,10 +114,38 @@ def test_sign_out_needs_csrf_and_ends_the_session(live_server):
         token = sign_in(c, "ada")
         assert c.post("/logout").status_code == 403                     # no token: still signed in
         assert c.get("/api/me").status_code == 200
+        stolen = c.cookies["mathtutor_session"]
         r = c.post("/logout", data={"csrf_token": token})
-        assert r.status_code == 303 and r.headers["location"].startswith("/login")
+        assert r.status_code == 303 and r.headers["location"] == "/login?signed_out=1"
         assert c.get("/api/me").status_code == 401
         assert c.get("/tutor/", headers={"accept": "text/html"}).status_code == 303
+    with live_server.client() as replay:
+        # a copy of the cookie kept from before signing out is refused at once, not for the next 12 h
+        replay.cookies.set("mathtutor_session", stolen)
+        assert replay.get("/api/me").status_code == 401
+        assert replay.get("/tutor/config").status_code == 401
+
+
+def test_signing_out_ends_only_that_browsers_session(live_server):
+    live_server.user("ada")
+    with live_server.client() as laptop, live_server.client() as phone:
+        token = sign_in(laptop, "ada")
+        sign_in(phone, "ada")
+        assert laptop.post("/logout", data={"csrf_token": token}).status_code == 303
+        assert phone.get("/api/me").status_code == 200
+
+
+def test_a_new_password_ends_every_session_made_with_the_old_one(web_factory, db_url):
+    web = web_factory(database_url=db_url)
+    user = web.user("ada")
+    with web.client() as laptop, web.client() as phone:
+        sign_in(laptop, "ada")
+        sign_in(phone, "ada")
+        web.store.set_password(user.id, "a brand new password")
+        assert laptop.get("/api/me").status_code == 401
+        assert phone.get("/tutor/config").status_code == 401
+        sign_in(laptop, "ada", "a brand new password")
+        assert laptop.get("/api/me").status_code == 200
 
 
 def test_a_deactivated_account_is_signed_out_at_once(live_server):
@@ -122,9 +176,11 @@ def test_next_never_leaves_the_site(live_server, target):
         assert r.status_code == 303 and r.headers["location"] == "/tutor/"
 
 
-def test_production_refuses_the_default_secret(web_factory):
+def test_production_needs_an_explicit_secret(web_factory):
     from tutor.settings import SettingsError
     with pytest.raises(SettingsError):
         web_factory(serve=False, env="production")
+    with pytest.raises(SettingsError, match="published default"):
+        web_factory(serve=False, secret_key="dev-insecure-change-me")   # not even in development
     web = web_factory(serve=False, env="production", secret_key="x" * 40)
     assert web.ctx.settings.env == "production"

@@ -31,7 +31,7 @@ def test_backend_down_is_explained_and_the_question_is_kept(web_factory):
         assert [s["id"] for s in listed] == [sid]
         assert c.get(f"/api/sessions/{sid}").json()["question"] == PROBLEM
         assert any(e.kind == "error" for e in web.store.events(sid))
-    assert 'mathtutor_errors_total{code="backend_unavailable"}' in web.client().get("/metrics").text
+    assert 'mathtutor_errors_total{code="backend_unavailable"}' in web.ctx.metrics.exposition().decode()
 
 
 def test_sandbox_busy_is_explained_and_the_tutor_answers_without_code(web_factory, tmp_path):
@@ -92,7 +92,7 @@ def test_rate_limit_on_hints_is_friendly_and_counted(web_factory):
         assert r.status_code == 429 and "little fast" in r.json()["message"]
         hints = [e for e in web.store.events(sid) if e.kind == "hint"]
         assert len(hints) == 2
-    assert 'mathtutor_rate_limited_total{action="hint"} 1.0' in web.client().get("/metrics").text
+    assert 'mathtutor_rate_limited_total{action="hint"} 1.0' in web.ctx.metrics.exposition().decode()
 
 
 @pytest.mark.browser
@@ -134,7 +134,7 @@ def test_page_keeps_text_on_errors_and_stop_cancels(web_factory, browser_page):
     assert done and done[0].data["stopped"] == "cancelled"
     assert page.locator("#mt-chat .katex").count() == 0          # the boxed answer never came
     assert page.locator("#mt-status").inner_text().strip() == ""
-    assert 'mathtutor_turns_total{action="start",outcome="cancelled"}' in web.client().get("/metrics").text
+    assert 'mathtutor_turns_total{action="start",outcome="cancelled"}' in web.ctx.metrics.exposition().decode()
 
 
 def test_an_interrupted_session_says_so_and_carries_on(web_factory):

@@ -17,6 +17,7 @@ from tutor.store.learning import LearningMixin
 from tutor.store.problems import ProblemsMixin
 from tutor.store.reports import ReportsMixin
 from tutor.store.sessions import SessionsMixin
+from tutor.store.signins import SigninsMixin
 from tutor.store.users import UsersMixin
 
 
@@ -25,7 +26,7 @@ def _migrate():  # alembic is imported only when the schema is touched, to keep 
     return migrate
 
 
-class Store(UsersMixin, ClassesMixin, ProblemsMixin, SessionsMixin, LearningMixin, FlagsMixin, ReportsMixin,
+class Store(UsersMixin, SigninsMixin, ClassesMixin, ProblemsMixin, SessionsMixin, LearningMixin, FlagsMixin, ReportsMixin,
             ExportMixin, StoreBase):
     """The session store on one database URL (SQLite or PostgreSQL). Thread-safe: every method runs
     its own short transaction and returns plain dataclasses."""
@@ -65,17 +66,25 @@ class Store(UsersMixin, ClassesMixin, ProblemsMixin, SessionsMixin, LearningMixi
             return False
 
     def health(self) -> dict[str, Any]:
-        """For /healthz and the admin page: reachable?, dialect, masked URL, migration revision vs head."""
+        """For /healthz and the admin page: reachable?, writable?, dialect, masked URL, migration revision vs head."""
         info: dict[str, Any] = {"ok": False, "dialect": self.dialect, "url": self.url, "head": self.head_revision(),
                                 "retries": self.retries}
         try:
             info["revision"] = self.current_revision()
-            info["ok"] = info["revision"] == info["head"]
-            if not info["ok"]:
-                info["error"] = "schema not at head: run `mathtutor db upgrade`"
         except Exception as exc:  # noqa: BLE001 - reported, not raised
             info["revision"] = None
             info["error"] = str(StoreUnavailable(str(exc).splitlines()[0]))
+            return info
+        if info["revision"] != info["head"]:
+            info["error"] = "schema not at head: run `mathtutor db upgrade`"
+            return info
+        try:
+            self.write_check()  # reads alone pass on a full disk or a read-only database
+        except StoreUnavailable as exc:
+            info["writable"] = False
+            info["error"] = exc.message
+            return info
+        info["ok"] = info["writable"] = True
         return info
 
 
