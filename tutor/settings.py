@@ -87,6 +87,8 @@ class SolverSettings:
     max_tokens_per_round: int = setting(1024, "Most new tokens in one generation.")
     max_tokens_per_turn: int = setting(2048, "Most new tokens over all rounds of one turn.")
     context_tokens: int = setting(4096, "The model's context length; a turn that would pass it ends with a clear message.")
+    preload: bool = setting(False, "Load the model when `mathtutor serve` starts (transformers backend) instead of at the "
+                                   "first question; a model that does not load then stops the start with the reason.")
 
 
 @dataclass(frozen=True)
@@ -162,6 +164,11 @@ class Settings:
     secret_key: str = setting("", "Key that signs session cookies and CSRF tokens. Empty: a random key is made on first "
                                   "start and kept in DATA_DIR/secret_key (owner-only). Required (32+ characters, the "
                                   "same on every replica) in production.", secret=True)
+    log_format: str = setting("text", "Log lines of `mathtutor serve` on stderr (the journal): `text`, or `json` (one object "
+                                      "per line with time, level, logger, message and the web request's id).",
+                              choices=("text", "json"))
+    log_level: str = setting("info", "Least severe log level written: debug, info, warning or error.",
+                             choices=("debug", "info", "warning", "error"))
     store: StoreSettings = group(StoreSettings, "STORE_", "Where sessions, users and events are kept.")
     solver: SolverSettings = group(SolverSettings, "", "The model backend and the bounds of one reasoning turn.")
     sandbox: SandboxConfig = group(SandboxConfig, "SANDBOX_", "Sandboxed kernel settings.")

@@ -5,6 +5,7 @@ added to `main` by that module's `register()`:
 - `grading`: grade, check-step; `sandbox`: sandbox exec|check
 - `store`: db (and the store as the other commands open it); `users`: user, learner delete;
   `classes`: class, export; `admin`: admin roster|flags|resolve-flag|audit (these three call tutor.school)
+- `ops`: model check, backup, restore, doctor, service-unit (these call tutor.ops)
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ COMMAND_MODULES = [
     "tutor.cli.grading",
     "tutor.cli.solver",
     "tutor.cli.admin",
+    "tutor.cli.ops",
 ]
 
 
