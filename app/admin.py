@@ -16,6 +16,7 @@ from gradio.utils import get_upload_folder
 from fastapi import FastAPI
 
 from app.admin_actions import ROLES as USER_ROLES, AdminActions
+from app.admin_doctor import doctor_markdown, run_doctor
 from app.admin_status import StatusBoard, status_markdown
 from app.context import AppContext
 from app.render import escape
@@ -92,6 +93,10 @@ def build(ctx: AppContext) -> gr.Blocks:
             with gr.Tab("Service status", id="status", elem_id="ad-tab-status"):
                 status_btn = gr.Button("Refresh", elem_id="ad-status-refresh")
                 status = gr.Markdown(elem_id="ad-status")
+            with gr.Tab("Doctor", id="doctor", elem_id="ad-tab-doctor"):
+                doctor_btn = gr.Button("Run the checks", elem_id="ad-doctor-run")
+                doctor_report = gr.Markdown("The same report as `mathtutor doctor`: each part ok, warn or fail, "
+                                            "with its fix.", elem_id="ad-doctor")
             with gr.Tab("Audit log", id="audit", elem_id="ad-tab-audit"):
                 with gr.Row():
                     audit_filter = gr.Textbox(label="Only this action (e.g. user.create)", elem_id="ad-audit-filter")
@@ -180,6 +185,11 @@ def build(ctx: AppContext) -> gr.Blocks:
             return {status: status_markdown(board.report()), notice: ""}
 
         @guarded
+        def on_doctor(request: gr.Request) -> dict[Any, Any]:
+            who(request)
+            return {doctor_report: doctor_markdown(run_doctor(ctx)), notice: ""}
+
+        @guarded
         def on_audit(action: str, request: gr.Request) -> dict[Any, Any]:
             who(request)
             return {audit: actions.audit_frame(action), notice: ""}
@@ -200,6 +210,7 @@ def build(ctx: AppContext) -> gr.Blocks:
         roster_btn.click(on_roster, [pick_class, roster_file], outs + [roster_result], **quick)
         status_btn.click(on_status, None, [status, notice], **quick)
         audit_btn.click(on_audit, [audit_filter], [audit, notice], **quick)
+        doctor_btn.click(on_doctor, None, [doctor_report, notice], api_visibility="private")
     demo.queue(default_concurrency_limit=8, api_open=False)
     return demo
 

@@ -24,6 +24,7 @@ from app.edge import Edge
 from app.messages import friendly
 from app.metrics import Metrics
 from app.ratelimit import RateLimiter
+from app.requestid import RequestId
 from app.secret import secret_key
 from app.throttle import LoginThrottle
 from app.turns import TurnRunner
@@ -85,7 +86,8 @@ def create_app(settings: Settings, service: TutorService | None = None, *, store
     for name in CORE_MODULES + PAGE_MODULES:
         importlib.import_module(name).mount(app, ctx)
     app.add_middleware(PageGuard, ctx=ctx)
-    app.add_middleware(Edge, pages=ctx.pages, uploads=ctx.uploads)  # outermost: before anything reads a body
+    app.add_middleware(Edge, pages=ctx.pages, uploads=ctx.uploads)  # before anything reads a body
+    app.add_middleware(RequestId)  # outermost: every answer, refusals included, carries the id its log lines have
     return app
 
 

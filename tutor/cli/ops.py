@@ -131,7 +131,7 @@ def unit_text(**values: str | None) -> str:
         if any(c.isspace() for c in value) or "%" in value or "$" in value:
             raise click.BadParameter(f"{value!r}: unit names and paths may not hold spaces, % or $")
         for line in _UNIT_LINES[key]:
-            text = re.sub(rf"(?m)^{re.escape(line)}{re.escape(UNIT_DEFAULTS[key])}$",
+            text = re.sub(rf"(?m)^{re.escape(line)}{re.escape(UNIT_DEFAULTS[key])}(?=\s|$)",
                           lambda _m, new=line + value: new, text)
     return text
 

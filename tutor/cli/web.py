@@ -37,9 +37,21 @@ def serve(host: str | None, port: int | None) -> None:
         raise click.ClickException(str(exc)) from None
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    import logging.config
 
+    from tutor.ops import startup
+    from tutor.ops.logs import logging_config
+    log_config = logging_config(settings.log_format, settings.log_level)
+    logging.config.dictConfig(log_config)   # start-up lines too; uvicorn re-applies it for its own loggers
+
+    from tutor.errors import TutorError
     from tutor.store import open_store
-    store = open_store(settings, upgrade=True)
+    store = open_store(settings)
+    try:
+        startup.migrate_store(settings, store, click.echo)   # an existing store is backed up first
+    except TutorError as exc:
+        store.close()
+        raise click.ClickException(f"the store was not migrated: {exc.message}") from None
     recovered = store.recover_stale()
     if recovered:
         click.echo(f"Marked {len(recovered)} session(s) of a previous run as interrupted.")
@@ -56,10 +68,15 @@ def serve(host: str | None, port: int | None) -> None:
     from tutor.tutoring.service import TutorService
     service = TutorService.from_settings(settings, store=store, pool=pool)
     try:
+        startup.check_model(settings, lambda line: click.echo(line, err=True))
+        try:
+            startup.preload(settings, service, click.echo)
+        except TutorError as exc:
+            raise click.ClickException(f"MATHTUTOR_PRELOAD: the model did not load: {exc.message}") from None
         app = create_app(settings, service=service, store=store, pool=pool)
         click.echo(f"Math tutor on http://{host or settings.web.host}:{port or settings.web.port}/")
-        uvicorn.run(app, host=host or settings.web.host, port=port or settings.web.port, log_level="info",
-                    proxy_headers=True, timeout_graceful_shutdown=10)
+        uvicorn.run(app, host=host or settings.web.host, port=port or settings.web.port, log_level=settings.log_level,
+                    log_config=log_config, proxy_headers=True, timeout_graceful_shutdown=10)
     finally:
         service.close()
         pool.close()

@@ -49,7 +49,8 @@ def doctor(settings: Settings, *, store: Any = None, pool: Any = None, gpus: lis
 def check_sandbox(settings: Settings, report: Report, pool: Any, *, start: bool) -> None:
     from sandbox import KernelPool, SandboxError
     if pool is None and not start:
-        report.add("sandbox", WARN, "not checked (--no-sandbox)", "run `mathtutor doctor` without --no-sandbox")
+        report.add("sandbox", WARN, "not checked here (no kernel pool given, none started)",
+                   "run `mathtutor doctor` on the server (without --no-sandbox) for the layers and the self-check")
         return
     tmp = None
     if pool is None:
@@ -66,6 +67,10 @@ def check_sandbox(settings: Settings, report: Report, pool: Any, *, start: bool)
         if tmp is not None:
             pool.close()
             tmp.cleanup()
+    if tmp is None and health.get("state") == "not_started":
+        report.add("sandbox", WARN, "this app's kernel pool has not started yet (it starts with the first code run)",
+                   "run `mathtutor doctor` on the server for the layers and the self-check")
+        return
     allowed = set(health.get("allowed_missing") or ())
     for name, layer in (health.get("layers") or {}).items():
         if layer.get("active"):
