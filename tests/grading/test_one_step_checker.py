@@ -18,7 +18,8 @@ TIMEOUT_S = 20  # per line, generous on a loaded box: both paths must get a verd
 # (work submitted from a fresh start on PROBLEM, verdict, 1-based first failing line of multi-line work)
 WORK = [
     (r"2x + 3 - 3 = 17 - 3 \\ 2x = 14", "valid", None),    # a LaTeX line break splits one typed line
-    ("2x = 17 - 3\n= 14\n= 7 * 2", "valid", None),           # `= ...` continues the value of the line before
+    ("2x = 17 - 3\n= 14\n= 7 * 2", "valid", None),           # `= ...` continues the line before
+    (r"2x &= 17 - 3 \\ &= 14 \\ x &= 7", "valid", None),       # ... which then reads `2x = 14`
     ("2x = 17 - 3\n= 15", "invalid", 2),
     ("2x = 14\nx = 6", "invalid", 2),
     ("2x &= 14 \\\\\nx &= 7", "valid", None),                 # LaTeX alignment marks and a break with a newline
@@ -45,8 +46,11 @@ def _check_step(work: str) -> tuple[str, int | None]:
 
 def test_the_service_and_check_step_give_the_same_verdict(service, store):
     user = make_student(store)
+    # an assigned problem: its verified key is prepared once and reused by every fresh session below
+    problem = store.create_problem(PROBLEM, reference_answer="7", created_by=store.create_user("tom", "teacher").id)
+    store.assign(store.class_by_name(f"class-{user.name}").id, problem_id=problem.id)
     for work, verdict, first_bad in WORK:
-        sid = collect(service.start_session(user.id, question=PROBLEM, mode="tutor"))[0].session_id
+        sid = collect(service.start_session(user.id, problem_id=problem.id, mode="tutor"))[0].session_id
         checked = of_type(collect(service.submit(user.id, sid, work, kind="step")), AttemptChecked)[0]
         multi_line = checked.first_bad_line if first_bad is not None else None
         assert (checked.verdict, multi_line) == (verdict, first_bad), work
@@ -54,7 +58,9 @@ def test_the_service_and_check_step_give_the_same_verdict(service, store):
 
 
 def test_later_work_follows_on_from_a_continued_line():
-    """After `= 14`, the next submission is checked against 14 (what the session carries over)."""
-    assert carried(["2x = 17 - 3", "= 14"]) == "14"
+    """What the session carries over to the next submission: `2x = 17 - 3` then `= 14` says `2x = 14`."""
+    assert carried(["2x = 17 - 3", "= 14"]) == "2x = 14"
+    assert carried(["3*4 + 2", "= 14"]) == "14"
+    assert carried([r"x + 1 \le 3 + 4 \\ &= 7"]) == r"x + 1 \le 7"
     assert carried([r"2x + 3 - 3 = 17 - 3 \\ 2x = 14"]) == "2x = 14"
     assert carried([]) is None

@@ -125,6 +125,8 @@ def test_invalid_reasons_do_not_give_the_answer(previous, line):
     ("Solve 3(x - 2) = 2x + 1", "3x - 6 = 2x + 1\n3x - 2x = 1 - 6\nx = -5", 1),
     ("Solve -3x + 1 >= 10", "-3x >= 9\nx >= -3", 1),
     ("Solve sqrt(2x + 3) = x", "2x + 3 = x^2\nx^2 - 2x - 3 = 0\n(x - 3)(x + 1) = 0", 0),
+    ("Solve 2x + 3 = 17", "2x = 17 - 3\n= 14\nx = 7", None),          # `= 14` makes the line `2x = 14`
+    ("Solve 2x + 3 = 17", "2x = 17 - 3\n= 14\nx = 8", 2),
 ])
 def test_whole_solutions(problem, work, first_bad):
     verdicts, bad = check_lines(work, problem=problem, timeout=10)

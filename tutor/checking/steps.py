@@ -104,8 +104,18 @@ def carried(work: Sequence[str]) -> str | None:
 
 
 def _resolve_continuation(line: str, previous: str | None) -> str:
-    """`= 14` continues the previous line; the next line is compared with its value."""
+    """`= 14` continues the previous line, and the next line is compared with what that now says:
+    `2x = 17 - 3` then `= 14` carries `2x = 14` (so `x = 7` may follow); after an expression
+    (`3*4 + 2`), just the value."""
     stripped = line.strip()
-    if previous and stripped.startswith("="):
-        return stripped.lstrip("=").strip()
-    return line
+    if not (previous and stripped.startswith("=")):
+        return line
+    value = stripped.lstrip("=").strip()
+    body = _LEADING_ARROW_RE.sub("", previous)
+    relation = _RELATION_RE.search(body)
+    left = body[:relation.start()].replace("&", " ").strip() if relation else ""
+    return f"{left} {relation.group(0)} {value}" if left else value
+
+
+_LEADING_ARROW_RE = re.compile(r"^\s*(?:=>|->)\s*")
+_RELATION_RE = re.compile(r"<=|>=|!=|\\(?:leq?|geq?|neq|lt|gt)(?![a-zA-Z])|[=<>\u2264\u2265\u2260]")
