@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 from tutor.errors import TutorError
 from tutor.settings import Settings, iter_values
@@ -68,7 +68,8 @@ def pg_target(url: str) -> tuple[str, dict[str, str]]:
     env = dict(os.environ)
     if parsed.password:
         env["PGPASSWORD"] = str(parsed.password)
-    uri = parsed.set(drivername="postgresql", password=None).render_as_string(hide_password=False)
+    uri = URL.create("postgresql", username=parsed.username, host=parsed.host, port=parsed.port,
+                     database=parsed.database, query=parsed.query).render_as_string(hide_password=False)
     return uri, env
 
 

@@ -190,9 +190,10 @@ def _model_server(settings: Settings, report: Report) -> None:
     if r.status_code >= 400 or not served:
         report.add("model server", WARN, f"{base} answers {r.status_code} but lists no model on /models",
                    "check that it is an OpenAI-compatible server with a model loaded")
-    elif solver.model in served or len(served) == 1 and "deepseek-math" in served[0].lower():
+    elif solver.model in served:
         report.add("model server", OK, f"{base} serves {', '.join(served)}")
     else:
+        # vLLM and SGLang refuse a request naming another model; llama.cpp ignores the name
         report.add("model server", WARN, f"{base} serves {', '.join(served)}; MATHTUTOR_MODEL is {solver.model}",
                    f"set MATHTUTOR_MODEL={served[0]} (the name sent with each request), or serve DeepSeekMath-7B-instruct")
 
