@@ -147,6 +147,7 @@ class AttemptChecked(Event):
     solved: bool = False
     input: str = ""                 # what the student typed
     advanced_to: int | None = None  # the step the session moved on to (the work reached this step's result)
+    reached_end: bool = False       # the student's work reached the final result (they should submit it)
 
 
 @dataclass(frozen=True)

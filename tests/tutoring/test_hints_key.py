@@ -1,15 +1,16 @@
-"""The hint ladder's prompts, guard and kernel-checked claims; the solution key's verification and steps."""
+"""The hint ladder's prompts, guard and kernel-checked claims (the key itself: tests/tutoring/test_key.py)."""
 
 from __future__ import annotations
 
-from tests.tutoring.world import PROBLEM, VERIFY_BAD, World, tutor_settings
-from tutor.tutoring.guard import check_claims, check_hint, claimed_equalities, math_fragments, mentions
+from tests.tutoring.world import PROBLEM
+from tutor.checking.prose import claimed_equalities, fragments
+from tutor.tutoring.guard import check_claims, check_hint, mentions
 from tutor.tutoring.hints import generate_hint, hidden_values, hint_prompt
-from tutor.tutoring.key import KeyStep, SolutionKey, parse_steps, prepare_key
+from tutor.tutoring.key import AnswerKey, KeyStep
 from tutor.solver.prompt import BOS
 
-KEY = SolutionKey("7", (KeyStep(1, "Subtract 3 from both sides", "14", True), KeyStep(2, "Divide by 2", "7", True)),
-                  True, "confirmed", "model", model_answer="7")
+KEY = AnswerKey("7", (KeyStep(1, "Subtract 3 from both sides", "14", True), KeyStep(2, "Divide by 2", "7", True)),
+                True, "confirmed", "model", model_answer="7")
 
 
 def test_hint_prompts_are_deepseekmath_turns_and_only_the_bottom_out_knows_the_result():
@@ -38,11 +39,11 @@ def test_check_hint_names_what_leaks_and_what_is_wrong(sandbox_session):
 
 
 def test_the_guard_reads_maths_between_words():
-    assert math_fragments("Subtract 3 so that 2x = 14, which means x = 7.") == ["3", "2x = 14", "x = 7"]
+    assert fragments("Subtract 3 so that 2x = 14, which means x = 7.") == ["3", "2x = 14", "x = 7"]
     assert mentions("so that 2x = 14, which means x = 7.", "7", 10)
     assert mentions(r"Try $x = \frac{21}{3}$.", "7", 10)          # no "7" in the text at all
     assert not mentions("What is being done to x?", "7", 10)
-    assert math_fragments("The point (3, 4) is on it") == ["(3, 4)"]
+    assert fragments("The point (3, 4) is on it") == ["(3, 4)"]
 
 
 def test_claims_are_redone_in_the_kernel(sandbox_session):
@@ -67,37 +68,15 @@ def test_a_model_that_fails_gets_a_safe_fallback_hint():
     assert "14" in bottom.text                             # the bottom-out fallback still works the step
 
 
-def test_key_is_verified_by_a_second_program_and_steps_are_computed(sandbox_session, tmp_path):
-    world = World()
-    key = prepare_key(PROBLEM, backend=world.backend(), runner=sandbox_session, settings=tutor_settings(tmp_path))
-    assert key.answer == "7" and key.verified and key.status == "verified"
-    assert [(s.result, s.computed) for s in key.steps] == [("14", True), ("7", True)]
-    assert "```output" in key.solution_text
 
-
-def test_key_that_fails_verification_is_unverified(sandbox_session, tmp_path):
-    world = World(verify=VERIFY_BAD)
-    key = prepare_key(PROBLEM, backend=world.backend(), runner=sandbox_session, settings=tutor_settings(tmp_path))
-    assert key.answer == "7" and not key.verified and "found the answer wrong" in key.verification
-
-
-def test_step_results_the_kernel_cannot_compute_keep_the_models_text(sandbox_session, tmp_path):
-    world = World(steps="**Step 1:** Subtract 3 => undefined_thing(3)\nStep 2: Divide => 7")
-    key = prepare_key(PROBLEM, backend=world.backend(), runner=sandbox_session, settings=tutor_settings(tmp_path))
-    assert [(s.result, s.computed) for s in key.steps] == [("undefined_thing(3)", False), ("7", True)]
-
-
-def test_without_a_kernel_the_key_is_marked_unverified(tmp_path):
-    world = World(solve="2x = 14 so \\boxed{7}.")
-    key = prepare_key(PROBLEM, backend=world.backend(), runner=None, settings=tutor_settings(tmp_path))
-    assert key.answer == "7" and not key.verified
-    assert any("no kernel" in p for p in key.problems)
-    # with a teacher's reference that agrees, the answer still stands but nothing was executed
-    ref = prepare_key(PROBLEM, backend=world.backend(), runner=None, settings=tutor_settings(tmp_path), reference="7")
-    assert ref.source == "reference" and not ref.disagreement and not ref.verified
-
-
-def test_step_lines_are_parsed_in_order():
-    text = "Here you go.\nStep 1: Subtract 3 => 17 - 3\n**Step 2:** Divide by 2 => $7$.\nStep 3: nothing here"
-    assert parse_steps(text, 6) == [("Subtract 3", "17 - 3"), ("Divide by 2", "7")]
-    assert parse_steps(text, 1) == [("Subtract 3", "17 - 3")]
+def test_the_hint_prompt_carries_what_the_key_computed_and_how_the_student_did():
+    key = AnswerKey("7", (KeyStep(1, "Subtract 3 from both sides", "14", True, "rhs = 17 - 3"),
+                          KeyStep(2, "Divide by 2", "7", True, "x = rhs / 2")), True, "confirmed", "model")
+    attempts = [("step", "2x = 15", "invalid"), ("answer", "8", "incorrect")]
+    p = hint_prompt(PROBLEM, key, key.steps[1], 2, student_work=["2x = 14"], attempts=attempts)
+    assert "step 1 gives 14" in p and "computed as: x = rhs / 2" in p
+    assert "'2x = 15': does not follow" in p and "answer '8': is not the answer" in p
+    assert "7" not in p.split("Problem:")[1].replace("17", "")      # rung 2 is not told the step's value
+    assert "this step's result is 7" in hint_prompt(PROBLEM, key, key.steps[1], 3)   # rung 3 is, as a secret
+    solved = hint_prompt(PROBLEM, key, key.steps[1], 2, solved=True)
+    assert "The student is on step" not in solved and "already solved" in solved

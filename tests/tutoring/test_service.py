@@ -48,7 +48,7 @@ def test_solve_mode_streams_the_tool_integrated_solution(service, store, world):
     assert isinstance(events[0], SessionStarted) and events[0].mode == "solve"
     assert any(isinstance(e, TextDelta) for e in events)
     out = of_type(events, CodeOutput)
-    assert out and out[0].stdout.strip() == "[7]"          # the code really ran in a kernel
+    assert out and out[0].stdout.strip() == "7.0"          # the code really ran in a kernel
     assert of_type(events, FinalAnswer)[0].answer == "7"
     sid = events[0].session_id
     # a follow-up question continues the same conversation
@@ -88,10 +88,11 @@ def test_tutor_mode_prepares_a_verified_key_privately(service, store, world):
     assert status[0].status == "verified" and status[0].steps == 2
     assert of_type(events, TutorMessage)[0].purpose == "opening"
     turns = [c for i, c in enumerate(world.calls) if i == 0 or world.calls[i - 1] != c]   # one per turn
-    assert turns[:4] == ["solve", "verify", "steps", "tag"]
+    # solve, the check program, then an independent chain-of-thought solve (no call asks for steps)
+    assert turns[:4] == ["solve", "verify", "solve", "tag"]
     key = store.solution_key(session_id=sid)
     assert key.answer == "7" and key.verified
-    # the intermediate results were computed in the kernel from the model's SymPy expressions
+    # the intermediate results are the values the kernel computed for the model's own program
     assert [s["result"] for s in key.steps] == ["14", "7"] and all(s["computed"] for s in key.steps)
     # the hidden work is stored for teachers but not in the student's view
     view = service.open_session(user.id, sid)
@@ -450,3 +451,24 @@ def test_key_work_never_uses_a_kernel_other_code_ran_in(service, store, world):
     service.kernels.acquire(sid).run(TAMPER, timeout=10)  # earlier code in the session's own kernel
     collect(service.next_hint(user.id, sid))
     assert _check_outputs(store, sid) == ["False"]
+
+
+def test_the_ladder_keeps_its_place_at_the_end_and_after_solving(service, store, world):
+    user = make_student(store)
+    sid, _ = start_tutor(service, user.id)
+    collect(service.next_hint(user.id, sid))
+    collect(service.submit(user.id, sid, "2x = 14", kind="step"))          # step 1 done: on to step 2
+    collect(service.next_hint(user.id, sid))                               # rung 1 of step 2
+    end = of_type(collect(service.submit(user.id, sid, "x = 7", kind="step")), AttemptChecked)[0]
+    assert "submit it" in end.feedback
+    notice = collect(service.next_hint(user.id, sid))                      # no new rung: submit it
+    assert not of_type(notice, HintGiven) and "submit" in of_type(notice, TutorMessage)[0].text
+    view = service.open_session(user.id, sid)
+    assert (view.step, view.hint_level) == (2, 1)
+    assert of_type(collect(service.submit(user.id, sid, "7")), AttemptChecked)[0].solved
+    after = of_type(collect(service.next_hint(user.id, sid)), HintGiven)[0]
+    assert (after.step, after.level) == (2, 2)                              # the ladder goes on where it was
+    assert world.calls[-1] == "hint 2.2"
+    world.socratic = ["", ""]                                              # the model fails: the fallback reply
+    reply = of_type(collect(service.ask(user.id, sid, "why divide?")), TutorMessage)[0]
+    assert "step you're on" not in reply.text and "solved" in reply.text

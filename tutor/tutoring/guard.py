@@ -14,9 +14,11 @@ import ast
 import logging
 import re
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any, Mapping, Sequence
 
 from tutor.checking.prose import claimed_equalities
+from tutor.tutoring.numerals import as_digits
 
 log = logging.getLogger(__name__)
 
@@ -46,9 +48,13 @@ class GuardVerdict:
 
 
 def check_hint(text: str, answer: str | None, step_results: Sequence[str] | Mapping[int, str] = (), *,
-               timeout: float, runner: Any | None = None) -> GuardVerdict:
+               timeout: float, runner: Any | None = None, problem: str = "") -> GuardVerdict:
     """Does `text` give away `answer` or any of `step_results` (a mapping labels them by step number)?
-    With `runner` (a kernel), the equalities the text claims are re-done and a false one is refused."""
+    Numbers in words and other spellings count ("seven point five", "15/2", "7½"). A number the
+    `problem` itself gives ("divide both sides by 2" when the answer is also 2) is no leak unless it
+    stands where a result would ("the answer is 2"). With `runner` (a kernel), the equalities the text
+    claims are re-done and a false one is refused."""
+    text = as_digits(text)
     hidden: dict[str, str] = {}
     if answer and str(answer).strip():
         hidden["final answer"] = str(answer)
@@ -57,7 +63,10 @@ def check_hint(text: str, answer: str | None, step_results: Sequence[str] | Mapp
         if value and str(value).strip():
             label = f"step {index} result" if isinstance(step_results, Mapping) else f"step result {index}"
             hidden.setdefault(label, str(value))
-    leaked = tuple(label for label, value in hidden.items() if mentions(text, value, timeout))
+    givens = _numbers_of(as_digits(problem))
+    readable = _without_givens(text, givens)
+    leaked = tuple(label for label, value in hidden.items()
+                   if _names_number(readable, value, givens) or mentions(readable, value, timeout))
     claims = tuple(check_claims(text, runner, timeout=max(timeout, 10.0))) if runner is not None else ()
     wrong = tuple(c.claim for c in claims if c.holds is False)
     reasons = (["gives away " + ", ".join(leaked)] if leaked else []) + (
@@ -66,6 +75,62 @@ def check_hint(text: str, answer: str | None, step_results: Sequence[str] | Mapp
 
 
 # --- does the text state a value? -------------------------------------------------------------------
+
+_NUMBER = re.compile(r"(?<!\w)(?<!\d\.)\d+(?:\.\d+)?(?:/\d+)?(?!\w|\.\d|/\d)")
+_OPERATOR = "+-*/^×÷"
+# words (or signs) right before a number that make it a result: "the answer is 2", "you get 2", "x = 2"
+_RESULT_BEFORE = re.compile(r"(?:\b(?:is|are|was|equals?|get|gets|got|gives?|makes?|answer|result|total|be|"
+                            r"becomes?|leaves?|with)|[=:→]|=>)\s*$", re.I)
+_RESULT_AFTER = re.compile(r"^\s*(?:is|are|was|=)(?!\w)", re.I)
+
+
+def _value(token: str) -> Fraction | None:
+    try:
+        return Fraction(token)
+    except (ValueError, ZeroDivisionError):
+        return None
+
+
+def _numbers_of(problem: str) -> set[Fraction]:
+    """The numbers a problem gives (thousands separators dropped)."""
+    return {v for m in _NUMBER.finditer(re.sub(r"(?<=\d),(?=\d{3}\b)", "", problem))
+            if (v := _value(m.group(0))) is not None}
+
+
+def _bare(text: str, start: int, end: int) -> bool:
+    """A number standing alone, not an operand inside an expression or a side of an equation."""
+    left, right = text[:start].rstrip(" $"), text[end:].lstrip(" $")
+    if right[:1] and (right[0] in _OPERATOR + "=(<>}" or right[0].isdigit()):
+        return False
+    if left[-1:] == "{" or re.search(r"\\[A-Za-z]+$", left):     # inside LaTeX: \frac{21}{3}, 2 \cdot 3
+        return False
+    if left[-1:] and left[-1] in _OPERATOR:
+        before = left[:-1].rstrip()
+        # "x + 3", "2) * 3" are expressions; "undo the + 3" is not
+        return not (before[-1:].isdigit() or before[-1:] == ")" or re.search(r"(?<![A-Za-z])[A-Za-z]$", before))
+    return not (left[-1:] in "=<>(" and left[-1:] != "")
+
+
+def _without_givens(text: str, givens: set[Fraction]) -> str:
+    """`text` with the problem's own numbers taken out where they stand alone and are not results, and
+    with the divisor of "divide both sides by N" (a coefficient the problem shows)."""
+    out, last = [], 0
+    for m in _NUMBER.finditer(text):
+        before = text[:m.start()]
+        given = _value(m.group(0)) in givens or re.search(r"both\s+sides\s+by\s*\$?\s*$", before, re.I)
+        if given and _bare(text, m.start(), m.end()) and not _RESULT_BEFORE.search(before) \
+                and not _RESULT_AFTER.match(text[m.end():]):
+            out += [text[last:m.start()], "it"]
+            last = m.end()
+    return "".join(out) + text[last:]
+
+
+def _names_number(text: str, value: str, givens: set[Fraction]) -> bool:
+    """Is `value` (a plain number the problem does not give) written anywhere in `text`, even inside an
+    expression (`2(7) + 3 = 17` shows the answer 7 although no side of it equals 7)?"""
+    target = _value(value.strip().strip("$"))
+    return target is not None and target not in givens and \
+        any(_value(m.group(0)) == target for m in _NUMBER.finditer(text))
 
 def _literal(value: str) -> str:
     v = re.sub(r"\\left|\\right|\\!|\\,|\s+|\$", "", value)
@@ -111,7 +176,7 @@ print(_verdicts)
 
 def check_claims(text: str, runner: Any | None, timeout: float = 10.0) -> list[ClaimCheck]:
     """Re-do in the kernel the arithmetic the text claims; [] when it claims none."""
-    pairs = claimed_equalities(text)
+    pairs = claimed_equalities(as_digits(text))
     if not pairs:
         return []
     if runner is None:

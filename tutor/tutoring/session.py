@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
+from tutor.errors import BadInput, InputTooLong
 from tutor.tutoring.guard import check_hint, mentions
 from tutor.tutoring.hints import BOTTOM_OUT, Ask, hidden_values, socratic_prompt
 from tutor.tutoring.state import LiveSession
@@ -40,13 +42,27 @@ def hidden_now(live: LiveSession) -> tuple[str | None, dict[int, str]]:
 
 def safe(text: str, live: LiveSession, timeout: float) -> bool:
     answer, results = hidden_now(live)
-    return not (answer or results) or not check_hint(text, answer, results, timeout=timeout).leak
+    return not (answer or results) or not check_hint(text, answer, results, timeout=timeout, problem=live.question).leak
 
 
 def say(live: LiveSession, text: str, plain: str, timeout: float) -> str:
     """`text` if it is safe to show now, else `plain` (a wording without numbers). Even fixed messages
     are checked: an example like "2x + 3 = 7" would give away an answer of 2 or 7."""
     return text if safe(text, live, timeout) else plain
+
+
+# --- what a student sends ---------------------------------------------------------------------------
+
+def require_text(text: Any, what: str, limit: int) -> str:
+    """The text, stripped of NULs and outer space; BadInput when it is not text or empty, InputTooLong over `limit`."""
+    if not isinstance(text, str):
+        raise BadInput(f"the {what} must be text")
+    text = text.replace("\x00", "").strip()
+    if not text:
+        raise BadInput(f"the {what} is empty")
+    if len(text) > limit:
+        raise InputTooLong(f"the {what} is {len(text)} characters long; the limit is {limit}")
+    return text
 
 
 # --- messages --------------------------------------------------------------------------------------
@@ -90,7 +106,7 @@ def socratic_reply(live: LiveSession, message: str, ask: Ask, *, regenerations: 
             # the message itself is already the last entry of the history: it is quoted separately
             earlier = live.history[:-1] if live.history[-1:] == [("Student", message)] else live.history
             text = ask(socratic_prompt(live.question, live.key, live.current, earlier, message,
-                                       stricter=attempt > 0), max_tokens).strip()
+                                       stricter=attempt > 0, solved=live.answer_open), max_tokens).strip()
         except Exception as exc:  # noqa: BLE001 - the model failing gets a safe reply, not a crash
             reasons.append(f"model failed: {type(exc).__name__}")
             break
@@ -98,10 +114,14 @@ def socratic_reply(live: LiveSession, message: str, ask: Ask, *, regenerations: 
             reasons.append("empty")
             continue
         answer, results = hidden_now(live)
-        verdict = check_hint(text, answer, results, timeout=timeout) if answer or results else None
+        verdict = check_hint(text, answer, results, timeout=timeout, problem=live.question) \
+            if answer or results else None
         if verdict is None or not verdict.leak:
             return Reply(text, "passed" if attempt == 0 else "regenerated", attempt == 0, tuple(reasons))
         reasons.append(verdict.reason)
+    if live.solved:
+        return Reply("Good question. You've solved this one: look back over your steps and say which one you'd "
+                     "like to go over, and why it works.", "fallback", False, tuple(reasons))
     return Reply("Good question. What do you already know from the problem that could help with the step you're "
                  "on? Try writing it down as an equation or expression, and I'll check it.",
                  "fallback", False, tuple(reasons))
@@ -116,6 +136,7 @@ class Check:
     first_bad_line: int | None = None
     solved: bool = False
     advanced_to: int | None = None       # the step the work moved on to (it reached this step's result)
+    reached_end: bool = False            # the work reached the final result
 
 
 def _student_answer(text: str) -> str:
@@ -153,6 +174,12 @@ def check_answer(live: LiveSession, text: str, timeout: float) -> Check:
     if key is None or not key.answer:
         return Check("unchecked", "I have no checked solution to compare with, so I can't grade this answer; your "
                                   "teacher will see it. You can still have each of your steps checked.")
+    if not key.gradable:
+        # the model's own answer, unconfirmed, may be wrong: marking against it could call a right answer
+        # wrong (or a wrong one right), so neither is said and the teacher checks it instead
+        return Check("unchecked", "I couldn't confirm my own solution to this problem, so I won't mark your answer "
+                                  "right or wrong: your teacher will check it. You can still have each of your "
+                                  "steps checked.")
     if _graded(key.answer, answer, timeout):
         return Check("correct", "Correct — well done! That's the answer.", solved=True)
     feedback = "Not quite — that isn't the answer yet."
@@ -161,7 +188,8 @@ def check_answer(live: LiveSession, text: str, timeout: float) -> Check:
             feedback += " That value is a good intermediate result, though: keep going from there."
             break
     else:
-        feedback += f" Look again at step {live.step} of {live.steps_total}, or ask for a hint."
+        feedback += " Check your work, or ask for a hint." if live.solved else \
+            f" Look again at step {live.step} of {live.steps_total}, or ask for a hint."
     if not safe(feedback, live, timeout):  # the step number itself could equal a hidden value
         feedback = "Not quite — that isn't the answer yet. Check your work, or ask for a hint."
     return Check("incorrect", feedback)
@@ -173,7 +201,6 @@ def check_steps(live: LiveSession, text: str, timeout: float, max_lines: int, *,
     LaTeX line breaks, `= 14` continuing a line), the first against the student's accepted work, else
     the problem. `step_timeout` is per line (the grading timeout); `timeout` is the leak guard's."""
     from tutor.checking.steps import carried, check_lines, split_lines
-    from tutor.errors import BadInput
 
     lines = split_lines(text)
     if not lines:
@@ -203,12 +230,13 @@ def check_steps(live: LiveSession, text: str, timeout: float, max_lines: int, *,
             if s.index >= live.step and s.result and any(mentions(ln, s.result, timeout) for ln in accepted):
                 reached = s.index
     msg = "Valid — each line follows." if len(lines) > 1 else "Valid — that follows."
-    advanced = None
+    advanced, end = None, False
     if reached is not None and live.key is not None:
         if reached >= live.steps_total:
-            msg += " That looks like the end of the problem: submit it as your answer."
+            end = not live.solved
+            msg += " That looks like the end of the problem: submit it as your answer." if end else ""
         else:
             advanced = reached + 1
             numbered = f"{msg} That completes step {reached}; now on to step {advanced}."
             msg = numbered if safe(numbered, live, timeout) else msg + " That completes this step; on to the next one."
-    return Check("valid", msg, advanced_to=advanced)
+    return Check("valid", msg, advanced_to=advanced, reached_end=end)
