@@ -186,6 +186,11 @@ class _Watcher:
             # what this event itself may show: a bottom-out its own step; a correct answer everything
             if isinstance(ev, HintGiven) and ev.bottom_out:
                 self.open_steps.add(ev.step)
+                # two steps of the same value (5 + 3 and 16 / 2): seeing one shows the other
+                shown = self.results.get(ev.step)
+                self.open_steps |= {k for k, v in self.results.items() if v == shown}
+                if shown is not None and shown == self.answer:
+                    self.open_answer = True
                 if ev.step >= max(self.results or {0: 0}):
                     self.open_answer = True
             if isinstance(ev, AttemptChecked) and ev.solved:

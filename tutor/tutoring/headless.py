@@ -35,6 +35,8 @@ def parse_actions(lines: Iterable[str]) -> list[Action]:
             continue
         word, colon, rest = line.partition(":")
         kind, text = word.strip().lower(), rest.strip()
+        if kind.split() and kind.split()[0] in ("hint", "stop") and len(kind.split()) > 1:
+            kind, text, colon = kind.split()[0], " ".join(kind.split()[1:]), ":"
         if kind not in ACTIONS:
             raise BadInput(f"line {n}: {line[:60]!r} is not an action (expected one of: hint, step: LINE, "
                            "answer: TEXT, say: TEXT, stop)")
