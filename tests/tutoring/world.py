@@ -19,12 +19,12 @@ PROBLEM = "Solve for x: 2x + 3 = 17."
 ANSWER = "7"
 STEP1_RESULT = "14"
 
-SOLVE = ("Let's solve the equation with SymPy.\n```python\nfrom sympy import symbols, solve\nx = symbols('x')\n"
-         "print(solve(2*x + 3 - 17, x))\n```\n```output\n[7]\n```\nThe solution is $x = \\boxed{7}$.")
+# The way a 7B model solves it: a short plan, a program, its output, the boxed answer (no step format).
+SOLVE = ("First take 3 away from both sides, then divide by the coefficient of x.\n```python\n"
+         "rhs = 17 - 3  # what 2x equals once 3 is taken from both sides\nx = rhs / 2\nprint(x)\n```\n"
+         "```output\n7.0\n```\nThe solution is $x = \\boxed{7}$.")
 VERIFY_OK = ("```python\nx_val = 7\nprint(2*x_val + 3 == 17)\n```\n```output\nTrue\n```\nThe answer checks out.")
 VERIFY_BAD = ("```python\nx_val = 7\nprint(2*x_val + 3 == 18)\n```\n```output\nFalse\n```\nIt does not check out.")
-STEPS = ("Step 1: Subtract 3 from both sides => 17 - 3\n"
-         "Step 2: Divide both sides by the coefficient of x => solve(2*x - 14, x)")
 
 SAFE_HINTS = {
     (1, 1): "What operation is being done to x on the left-hand side, and what would undo it?",
@@ -48,7 +48,6 @@ class World:
     socratic: list[str] = field(default_factory=list)     # replies in order, then SOCRATIC_DEFAULT
     verify: str = VERIFY_OK
     solve: str = SOLVE
-    steps: str = STEPS
     calls: list[str] = field(default_factory=list)
 
     def reply(self, prompt: str) -> str:
@@ -73,7 +72,7 @@ class World:
         self.calls.append(purpose.kind)
         if purpose.kind == "socratic":
             return self.socratic.pop(0) if self.socratic else SOCRATIC_DEFAULT
-        replies = {"verify": self.verify, "steps": self.steps, "tag": "algebra", "solve": self.solve}
+        replies = {"verify": self.verify, "tag": "algebra", "solve": self.solve}
         return replies.get(purpose.kind, "Let's think about it.")
 
     def backend(self) -> ScriptedBackend:
