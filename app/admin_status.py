@@ -122,13 +122,20 @@ class StatusBoard:
         try:
             health = self.ctx.service.health()
         except Exception as exc:  # noqa: BLE001 - a status page reports a broken part, it does not break
-            return {"state": f"error: {exc}", "kills_in_window": kills}
+            return {"state": f"error: {exc}", "kills_in_window": kills, "problem": f"error: {exc}"}
         sb = health.get("sandbox")
+        if not isinstance(sb, dict) and getattr(self.ctx, "pool", None) is not None:
+            # the service starts kernels lazily; `mathtutor serve` started (or failed to start) the pool itself
+            try:
+                sb = self.ctx.pool.health()
+            except Exception as exc:  # noqa: BLE001
+                sb = {"ok": False, "error": str(exc)}
         if not isinstance(sb, dict):
             return {"state": str(sb), "kills_in_window": kills, "live_sessions": health.get("live_sessions")}
         check = sb.get("self_check") or {}
         kernels = sb.get("kernels") or {}
         return {"state": "ok" if sb.get("ok") else ("error: " + str(sb.get("error")) if sb.get("error") else "not ok"),
+                "problem": sandbox_problem(sb),
                 "self_check": "passed" if check.get("ok") else (check.get("error") or "not passed"),
                 "live": kernels.get("live"), "warm": kernels.get("warm"), "in_use": kernels.get("in_use"),
                 "max": kernels.get("max"), "recent_kills": sb.get("recent_kills") or [],
@@ -141,13 +148,33 @@ class StatusBoard:
             return {"ok": False, "error": str(exc)}
 
 
+def sandbox_problem(sb: dict[str, Any]) -> str | None:
+    """Why the sandbox runs no code, in the admin's terms (None when it is fine): its own error, the
+    isolation layers it lacks, the self-check findings. Students are told only that it is switched off."""
+    if sb.get("ok"):
+        return None
+    allowed = set(sb.get("allowed_missing") or ())
+    reasons = [str(sb["error"])] if sb.get("error") else []
+    reasons += [f"{name} missing ({layer.get('detail')})" for name, layer in (sb.get("layers") or {}).items()
+                if isinstance(layer, dict) and not layer.get("active") and name not in allowed]
+    checks = (sb.get("self_check") or {}).get("checks") or {}
+    reasons += [f"self-check {name}: {c.get('detail')}" for name, c in checks.items()
+                if isinstance(c, dict) and not c.get("ok")]
+    return "; ".join(reasons) or "the sandbox is not running"
+
+
 def status_markdown(r: StatusReport) -> str:
     """The report as Markdown; every value escaped (kill reasons and errors may quote user code)."""
     def v(x: Any) -> str:
         return "—" if x is None else escape(str(x))
 
     b, s, st, t = r.backend, r.sandbox, r.store, r.traffic
-    lines = ["### Model backend",
+    lines = []
+    if s.get("problem"):
+        lines += [f"> ⚠️ **The code sandbox is switched off: no code runs.** {v(s['problem'])}. Students are told "
+                  "the calculator is switched off on this server. Run `mathtutor sandbox check` on the server "
+                  "to see each layer.", ""]
+    lines += ["### Model backend",
              f"- **backend:** {v(b['kind'])} ({v(b['name'])}) · **loaded:** {'yes' if b['loaded'] else 'no'}",
              f"- **model:** {v(b['model'])} · **device:** {v(b['device'])} · **dtype:** {v(b['dtype'])}",
              f"- **last {v(t['window_s'])} s:** {v(t['turns'])} turns, {v(t['rounds'])} rounds · "
@@ -161,7 +188,8 @@ def status_markdown(r: StatusReport) -> str:
     for kill in (s.get("recent_kills") or [])[-5:]:
         lines.append(f"  - {v(kill)}")
     lines += ["### Store",
-              f"- **database:** {v(st.get('dialect'))} `{v(st.get('url'))}` · **ok:** {'yes' if st.get('ok') else 'no'}",
+              f"- **database:** {v(st.get('dialect'))} `{v(st.get('url'))}` · **ok:** {'yes' if st.get('ok') else 'no'}"
+              f" · **writable:** {'yes' if st.get('writable') else 'no'}",
               f"- **migration:** {v(st.get('revision'))} (head {v(st.get('head'))})"
               + (f" · ⚠️ {v(st.get('error'))}" if st.get("error") else ""),
               "### Recent errors",

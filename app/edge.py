@@ -29,8 +29,9 @@ _DROPPED_REQUEST_HEADERS = {b"x-forwarded-host", b"x-forwarded-server"}
 
 CONTENT_SECURITY_POLICY = "; ".join([
     "default-src 'self'",
-    # Gradio's page puts its config in inline scripts and styles; nothing may come from elsewhere
-    "script-src 'self' 'unsafe-inline'",
+    # Gradio's page puts its config in inline scripts and styles, and its HTML components render their
+    # templates with `new Function`; what matters here is that nothing may come from elsewhere
+    "script-src 'self' 'unsafe-inline' 'unsafe-eval'",
     "style-src 'self' 'unsafe-inline'",
     "img-src 'self' data: blob:",
     "font-src 'self' data:",

@@ -127,8 +127,52 @@ def test_every_page_sends_a_content_security_policy(live_server):
         page = c.get("/tutor/")
         for r in (login, page, c.get("/api/me")):
             csp = r.headers["content-security-policy"]
-            for directive in ("default-src 'self'", "img-src 'self' data: blob:", "script-src 'self' 'unsafe-inline'",
+            for directive in ("default-src 'self'", "img-src 'self' data: blob:", "script-src 'self' 'unsafe-inline' 'unsafe-eval'",
                               "font-src 'self' data:", "style-src 'self' 'unsafe-inline'", "frame-ancestors 'none'"):
                 assert directive in csp, (r.url, csp)
         # and the student page still works under it (its scripts and styles are the app's own)
         assert gradio_call(c, "on_load", [])[-1]["msg"] == "process_completed"
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_the_student_page_runs_under_the_policy_and_loads_no_image_from_student_text(web_factory, browser_page):
+    """A Markdown image in a question would make every reader's browser (the teacher's too) fetch its URL:
+    it is shown as text, and the policy would block it anyway. The page itself breaks no rule of the policy."""
+    import http.server
+    import threading
+
+    from tests.fixtures.web import browser_sign_in, free_port
+    hits: list[str] = []
+
+    class Pixel(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server's name
+            hits.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    tracker = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), Pixel)
+    threading.Thread(target=tracker.serve_forever, daemon=True).start()
+    try:
+        web = web_factory()
+        web.user("ada", solve=True)
+        page = browser_page
+        violations: list[str] = []
+        page.on("console", lambda msg: violations.append(msg.text) if "Content Security Policy" in msg.text else None)
+        browser_sign_in(page, web.url, "ada")
+        page.wait_for_selector("#mt-user >> text=Signed in as")
+        image = f"![pixel](http://127.0.0.1:{tracker.server_port}/pixel.png)"
+        page.locator("#mt-mode").get_by_text("Solve it for me").click()
+        page.locator("#mt-question textarea").fill(f"Look {image} then solve 2x + 3 = 17.")
+        page.locator("#mt-start").click()
+        page.wait_for_selector("#mt-chat >> text=the answer is", timeout=60_000)
+        chat = page.locator("#mt-chat")
+        assert chat.locator("img[src*='pixel']").count() == 0
+        assert "!pixel" in chat.inner_text().replace("\n", "")
+        assert chat.locator(".katex").count() >= 1                    # math still renders under the policy
+        assert hits == [] and violations == [], (hits, violations)
+    finally:
+        tracker.shutdown()
