@@ -14,6 +14,8 @@ _TEXT: dict[str, str] = {
     "sandbox_error": "The tutor's calculator stopped working on this step. Your work is saved — please ask "
                      "again; a fresh calculator will be used.",
     "already_exists": "That already exists.",
+    "backup_failed": "The backup could not be made; nothing was changed. `mathtutor backup` on the server "
+                     "says why.",
     "schema_out_of_date": "The tutor is being updated. Please try again in a few minutes.",
     "sandbox_unsafe": "The tutor's calculator is switched off on this server: it cannot run code safely here. "
                       "Your work is saved — please tell your teacher (the admin page says what is wrong).",
@@ -32,6 +34,8 @@ _TEXT: dict[str, str] = {
     "mode_not_allowed": "Your class does not allow that mode. Tutoring mode is available.",
     "no_session": "Start a problem first: type a question or pick an assigned problem.",
     "cancelled": "Stopped. You can ask again or ask for a hint.",
+    "stopping": "Stopping…",
+    "nothing_to_stop": "Nothing is running, so there is nothing to stop.",
     "queue_full": "The tutor is very busy right now. Please try again in a minute; nothing was lost.",
     "busy": "The tutor is still answering your previous message. Wait for it or press Stop.",
     "interrupted": "This session was interrupted when the server restarted. You can carry on from here.",

@@ -102,3 +102,11 @@ def test_every_error_code_tutor_can_emit_has_its_own_sentence():
     missing = sorted(c for c in emitted if c not in known_codes() or (c != "error" and friendly(c) == generic
                                                                       and c != "internal_error"))
     assert missing == [], f"error codes without a friendly sentence: {missing}"
+
+
+def test_markdown_images_in_anyones_text_are_shown_as_text():
+    """An image would make every reader's browser (a teacher's too) fetch the URL; the `!` becomes an entity."""
+    for text in ("look ![x](http://evil.example/x.png)", "![x][r]\n\n[r]: http://evil.example/x.png",
+                 "$![x](http://evil.example/x.png)$", "```\n![x](http://evil.example/x.png)\n```"):
+        md = prose(text)
+        assert "![" not in md and "&#33;[x]" in md, md
