@@ -7,7 +7,7 @@ from typing import Any
 
 from app.render import escape
 
-_MARK = {"ok": "✅ ok", "warn": "⚠️ warn", "fail": "❌ fail"}
+_MARK = {"ok": "ok", "warn": "**WARN**", "fail": "**FAIL**"}
 
 
 def run_doctor(ctx: Any):
