@@ -141,8 +141,12 @@ def build(ctx: AppContext) -> gr.Blocks:
 
         @guarded
         def on_reset(user_id: Any, password: str, request: gr.Request) -> dict[Any, Any]:
-            user = actions.reset_password(who(request), user_id, password)
-            return {**refreshed(f"✅ New password set for {escape(user.name)}."), reset_pw: ""}
+            me = who(request)
+            user = actions.reset_password(me, user_id, password)
+            # a new password ends every sign-in made with the old one, this browser's too when it is yours
+            again = " Every sign-in with the old one has ended: sign in again." if user.id == me.id else (
+                " Their sign-ins with the old one have ended.")
+            return {**refreshed(f"✅ New password set for {escape(user.name)}.{again}"), reset_pw: ""}
 
         def on_active(active: bool) -> Callable[..., dict[Any, Any]]:
             @guarded
