@@ -111,7 +111,9 @@ class TutoringSettings:
     max_message_chars: int = setting(2000, "Longest free-form message or submission a student may send.")
     max_submission_lines: int = setting(20, "Most lines in one step submission.")
     key_max_steps: int = setting(6, "Most steps the private solution key is broken into.")
-    key_verify: bool = setting(True, "Confirm the key's answer by executed code (substitution back / another route).")
+    key_verify: bool = setting(True, "Confirm the model's own key with a check program and an independent "
+                                     "chain-of-thought solve (two more model calls); the answer is always "
+                                     "substituted into an equation the problem states.")
     hint_regenerations: int = setting(1, "How often a hint that leaks the answer is regenerated before a safe fallback is used.")
     hint_max_tokens: int = setting(200, "Most new tokens in one hint or Socratic reply.")
     guard_timeout_s: float = setting(5.0, "Seconds the hint guard may spend comparing one hint with the hidden values.")
