@@ -18,6 +18,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
 from app.context import AppContext
+from app.cookies import SESSION_COOKIE
 
 _HEALTH_TIMEOUT_S = 10.0
 _PROBE_TIMEOUT_S = 3.0
@@ -92,7 +93,10 @@ def mount(app: FastAPI, ctx: AppContext) -> None:
     router = APIRouter()
 
     def is_admin(request: Request) -> bool:
-        user = ctx.current_user(request)
+        try:
+            user = ctx.current_user(request)
+        except Exception:  # noqa: BLE001 - a store that is down must not turn /healthz into a 500
+            return False
         return user is not None and user.role == "admin"
 
     @router.get("/healthz", include_in_schema=False)
@@ -111,7 +115,7 @@ def mount(app: FastAPI, ctx: AppContext) -> None:
         given = request.headers.get("authorization", "")
         if not (token and hmac.compare_digest(given.encode(), f"Bearer {token}".encode())) and not is_admin(request):
             return JSONResponse({"error": "forbidden", "message": "Sign in as an admin, or send the metrics token."},
-                                status_code=403 if ctx.current_user(request) else 401,
+                                status_code=403 if request.cookies.get(SESSION_COOKIE) else 401,
                                 headers={"www-authenticate": "Bearer"})
         return Response(ctx.metrics.exposition(), media_type=ctx.metrics.content_type)
 
