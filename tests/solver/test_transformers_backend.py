@@ -77,10 +77,10 @@ def test_the_cache_is_reused_across_tool_rounds(backend):
     assert encoded < 12 < gen.tokens_in
     assert backend.stats["cache_hits"] == before["cache_hits"] + 1
     # and the reply is the same as without the cache
+    backend.release("turn-1")
     fresh = backend.complete(second_prompt, stop=STOP_STRINGS, max_tokens=100)
     assert fresh.text() == text == "Now double it.\n```python\nprint(2*y)\n```\n"
     assert fresh.result.tokens_cached == 0
-    backend.release("turn-1")
 
 
 def test_concurrent_turns_get_their_own_answers_and_interleave(backend):
