@@ -18,7 +18,7 @@ MARKER = "__tutor_key_values__"
 _CONSTRUCTORS = {"Rational", "Fraction", "Integer", "Float", "Decimal", "S", "int", "float", "Symbol", "symbols",
                  "sympify", "nsimplify", "str", "list", "range", "dict", "set", "tuple"}
 _OPS = {ast.Add: "+", ast.Sub: "−", ast.Mult: "×", ast.Div: "÷", ast.FloorDiv: "÷ (whole part of)",
-        ast.Mod: "remainder after dividing by", ast.Pow: "to the power"}
+        ast.Mod: "remainder after dividing by", ast.Pow: "^"}
 _FAMILY = {ast.Add: "add", ast.Sub: "add", ast.Mult: "mul", ast.Div: "mul"}
 
 
@@ -70,15 +70,35 @@ def expr_words(node: ast.AST, top: bool = True) -> str:
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
         return f"−{expr_words(node.operand, False)}"
     if isinstance(node, ast.Call):
-        fn = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
-        args = ", ".join(expr_words(a) for a in node.args[:3])
-        return f"{name_words(fn)} of {args}" if args else name_words(fn)
+        return _call_words(node)
     if isinstance(node, ast.Attribute):
         return name_words(node.attr)
     try:
         return ast.unparse(node)
     except Exception:  # noqa: BLE001 - words are a courtesy; the code is still there
         return "the expression"
+
+
+# How the functions a solution program calls read in a description ({0}, {1}: the arguments' words).
+_CALLS = {"sqrt": "the square root of {0}", "ceil": "{0}, rounded up", "floor": "{0}, rounded down",
+          "round": "{0}, rounded", "abs": "the size of {0}", "sum": "the sum of {0}", "Eq": "{0} = {1}",
+          "expand": "{0} multiplied out", "factor": "{0} factored", "simplify": "{0} simplified",
+          "int": "{0} as a whole number", "float": "{0}", "Rational": "{0} ÷ {1}", "Fraction": "{0} ÷ {1}",
+          "len": "how many {0}", "max": "the larger of {all}", "min": "the smaller of {all}"}
+
+
+def _call_words(node: ast.Call) -> str:
+    fn = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+    args = [expr_words(a) for a in node.args[:3]]
+    if fn in ("solve", "solveset", "nsolve") and args:
+        first = node.args[0]
+        equation = args[0] if isinstance(first, ast.Call) and getattr(first.func, "id", "") == "Eq" \
+            else f"{args[0]} = 0"
+        return f"solve {equation}" + (f" for {args[1]}" if len(args) > 1 else "")
+    template = _CALLS.get(fn)
+    if template is not None and len(args) >= template.count("{") - template.count("{all}"):
+        return template.format(*args, all=" and ".join(args))
+    return f"{name_words(fn)} of {', '.join(args)}" if args else name_words(fn)
 
 
 def _comment_above(lines: Sequence[str], lineno: int) -> str:
@@ -140,16 +160,15 @@ class _Finder(ast.NodeTransformer):
         calls = {n.func.id for n in ast.walk(node) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
                  and n.func.id in self.user_functions}
         words = expr_words(node)
-        if kind == "sub":
-            desc = f"Work out {words}"
+        comment = _comment_above(self.lines, lineno) if kind != "sub" else ""
+        if comment:
+            desc = comment[0].upper() + comment[1:]
+        elif words.startswith("solve "):
+            desc = "S" + words[1:]
+        elif target and kind != "sub":
+            desc = f"Work out {target if len(target) == 1 else 'the ' + name_words(target)}: {words}"
         else:
-            comment = _comment_above(self.lines, lineno)
-            if comment:
-                desc = comment[0].upper() + comment[1:]
-            elif target:
-                desc = f"Work out {target if len(target) == 1 else 'the ' + name_words(target)}: {words}"
-            else:
-                desc = f"Work out {words}"
+            desc = f"Work out {words}"
         try:
             code = ast.unparse(node)
         except Exception:  # noqa: BLE001
