@@ -99,6 +99,14 @@ def main(cfg):
     # thread that appears during a cell gets the kernel replaced.
     from zmq.utils.garbage import gc
     gc.start()
+    # ipykernel echoes fd-level output of cells to the original stdout/stderr; stderr is the host's
+    # small start-up log, and once that is full the echo fails and the cell's next write blocks.
+    devnull = os.open("/dev/null", os.O_WRONLY)
+    for stream in (sys.stdout, sys.stderr):
+        copy = getattr(stream, "_original_stdstream_copy", None)
+        if isinstance(copy, int):
+            os.dup2(devnull, copy)
+    os.close(devnull)
     if cfg["after_start_bpf"]:
         import base64
         _load_filter(base64.b64decode(cfg["after_start_bpf"]))

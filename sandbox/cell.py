@@ -26,6 +26,7 @@ class Cell:
     truncated: bool = False
     idle: bool = False
     replied: bool = False
+    started: bool = False   # the kernel announced it is running this cell (a Stop's interrupt now lands in it)
 
     def add(self, where: list[str], text: str) -> None:
         """Keep text until the cap; the part that passes it is replaced by a visible marker."""
@@ -51,6 +52,8 @@ class Cell:
             return
         if kind == "status":
             self.idle = self.idle or content.get("execution_state") == "idle"
+        elif kind == "execute_input":
+            self.started = True
         elif kind == "stream":
             self.add(self.stderr if content.get("name") == "stderr" else self.stdout, str(content.get("text", "")))
         elif kind in ("execute_result", "display_data"):

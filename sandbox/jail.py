@@ -68,7 +68,7 @@ def _is_system(path: str) -> bool:
 
 def _hidden_in_venv(venv: str) -> list[str]:
     """Files of the virtualenv that would name the app's directory inside (an editable install's
-    finder and .pth, its direct_url.json, egg-links): covered with /dev/null in the sandbox."""
+    finder and .pth, its direct_url.json, egg-links): covered with an empty file in the sandbox."""
     found = []
     for lib in ("lib", "lib64"):
         if Path(venv, lib).is_symlink():   # lib64 -> lib: the same files
@@ -238,7 +238,7 @@ class Jail:
             argv += ["--size", "4096", "--tmpfs", f"{VENV}/bin", "--symlink", self.interpreter, f"{VENV}/bin/python3",
                      "--remount-ro", f"{VENV}/bin", "--ro-bind-data", str(fds["pyvenv"]), f"{VENV}/pyvenv.cfg"]
             for path in self.hidden:
-                argv += ["--ro-bind", "/dev/null", path]
+                argv += ["--ro-bind", f"{STAGE}/empty", path]
         # Every writable mount has a size; / and /dev are read-only once set up.
         argv += ["--proc", "/proc", "--dev", "/dev", "--size", str(c.shm_size_mb << 20), "--tmpfs", "/dev/shm",
                  "--remount-ro", "/dev", "--size", str(c.tmp_size_mb << 20), "--tmpfs", "/tmp",
@@ -266,7 +266,7 @@ class Jail:
         try:
             argv = self._argv(fds, info_w) + ["--", self.python, "-I", f"{KERNEL_DIR}/boot.py", boot_arg]
             # Overlays, not bind mounts: a bind mount shows its host source path in mountinfo.
-            stage = f"mount -t tmpfs -o size=64k,mode=755 mathtutor-stage {STAGE} && mkdir {STAGE}/e && "
+            stage = f"mount -t tmpfs -o size=64k,mode=755 mathtutor-stage {STAGE} && mkdir {STAGE}/e && : > {STAGE}/empty && "
             for i, (host, _) in enumerate(self.overlays):
                 stage += (f"mkdir {STAGE}/l{i} {STAGE}/o{i} && mount --bind {shlex.quote(host)} {STAGE}/l{i} && "
                           f"mount -t overlay mathtutor -o ro,lowerdir={STAGE}/l{i}:{STAGE}/e {STAGE}/o{i} && ")

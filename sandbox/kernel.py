@@ -19,6 +19,7 @@ import secrets
 import signal
 import stat
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -231,10 +232,11 @@ class Kernel:
         if "control" in self.sockets:
             self.session.send(self.sockets["control"], "interrupt_request")
 
-    def execute(self, code: str, timeout: float) -> tuple[CellResult, bool]:
+    def execute(self, code: str, timeout: float, cancel: threading.Event | None = None) -> tuple[CellResult, bool]:
         """Run one cell. Returns (result, needs_kill): needs_kill when the kernel did not come back
         after an interrupt, its connection broke, or something of the cell would outlive it, so the
-        caller replaces it (`self.lost` says why)."""
+        caller replaces it (`self.lost` says why). A set `cancel` (the user's Stop) interrupts the cell
+        as the time limit does; the result then carries a `Stopped` error instead of a timeout."""
         c = self.config
         start = time.monotonic()
         self.last_used = start
@@ -246,18 +248,24 @@ class Kernel:
         msg_id = msg["header"]["msg_id"]
         deadline = start + timeout
         interrupted_at = None
+        stopped = False
         while not (cell.idle and cell.replied):
             now = time.monotonic()
-            if interrupted_at is None and now >= deadline:
+            # a Stop waits for the cell to start: an interrupt before that is lost, and the cell would run on
+            stop = cancel is not None and cancel.is_set() and cell.started
+            if interrupted_at is None and (now >= deadline or stop):
+                stopped = now < deadline
                 self.interrupt()
                 interrupted_at = now
             limit = interrupted_at + c.interrupt_grace_s if interrupted_at is not None else deadline
             if now >= limit:
-                return self._failed(cell, start, timed_out=True,
-                                    why=f"Cell exceeded {timeout:g} s and ignored the interrupt; the kernel was killed "
-                                        "and replaced (variables are lost)"), True
-            # Wake at least once a second to notice a kernel that died without closing sockets.
-            events = self.poller.poll(max(1, min(int((limit - now) * 1000) + 1, 1000)))
+                return self._failed(cell, start, timed_out=not stopped, etype="Stopped" if stopped else "TimeoutError",
+                                    why=("Stopped; the cell ignored the interrupt, so" if stopped else
+                                         f"Cell exceeded {timeout:g} s and ignored the interrupt;") +
+                                        " the kernel was killed and replaced (variables are lost)"), True
+            # Wake at least once a second to notice a kernel that died without closing sockets (ten
+            # times a second while a Stop may come).
+            events = self.poller.poll(max(1, min(int((limit - now) * 1000) + 1, 1000 if cancel is None else 100)))
             if not events and self.proc.poll() is not None:
                 self.lost = f"kernel exited with status {self.proc.returncode}"
             for sock, _ in events:
@@ -278,9 +286,10 @@ class Kernel:
                 else:
                     why = f"The kernel died (exit status {self.proc.returncode}); its state was lost"
                 return self._failed(cell, start, timed_out=False, why=why, etype="KernelDied"), True
-        timed_out = interrupted_at is not None
+        timed_out = interrupted_at is not None and not stopped
         now = time.monotonic()
-        if not self._sync(now + c.interrupt_grace_s if timed_out else max(deadline, now + c.interrupt_grace_s)):
+        if not self._sync(now + c.interrupt_grace_s if interrupted_at is not None
+                          else max(deadline, now + c.interrupt_grace_s)):
             if self.lost:
                 return self._failed(cell, start, timed_out=False, etype="KernelDied",
                                     why=f"The kernel died or broke its connection ({self.lost}); its state was lost"), True
@@ -290,6 +299,8 @@ class Kernel:
                                     "killed and replaced (variables are lost)"), True
         if timed_out:
             cell.error = CellError("TimeoutError", f"Cell exceeded {timeout:g} s and was interrupted", "")
+        elif stopped:
+            cell.error = CellError("Stopped", "Stopped before the cell finished (it was interrupted)", "")
         left = self._park()
         self.last_used = time.monotonic()
         if left:

@@ -48,9 +48,10 @@ class KernelSession:
         k = self._kernel
         return k.id if k else None
 
-    def run(self, code: str | bytes, timeout: float | None = None) -> CellResult:
+    def run(self, code: str | bytes, timeout: float | None = None, cancel: threading.Event | None = None) -> CellResult:
         """Run one cell; the code's own errors come back in the result, never raised. Raises
-        SandboxBusy (cool-down or no kernel free) and SandboxError (released session, broken sandbox)."""
+        SandboxBusy (cool-down or no kernel free) and SandboxError (released session, broken sandbox).
+        A set `cancel` interrupts the running cell (the result says `Stopped`)."""
         c = self._pool.config
         if isinstance(code, (bytes, bytearray)):
             try:
@@ -85,7 +86,7 @@ class KernelSession:
                 self._kernel = self._pool._fresh_kernel()   # SandboxBusy keeps _state_lost for the next try
             restarted, self._state_lost = self._state_lost, False
             kernel = self._kernel
-            result, needs_kill = kernel.execute(code, float(timeout))
+            result, needs_kill = kernel.execute(code, float(timeout), cancel)
             if needs_kill:
                 reason = ("timeout" if result.timed_out and not kernel.lost else
                           kernel.lost or (result.error.message if result.error else "lost"))

@@ -46,6 +46,16 @@ def test_check_lists_every_layer():
     assert "check outbound_connect" in r.stdout and "sandbox: safe" in r.stdout
 
 
+def test_check_is_safe_from_any_working_directory(monkeypatch):
+    # /tmp exists inside as the kernel's own tmpfs: a name that exists is not the host's directory
+    monkeypatch.chdir("/tmp")
+    r = CliRunner().invoke(main, ["sandbox", "check", "--json"])
+    assert r.exit_code == 0, r.output
+    d = json.loads(r.stdout)
+    assert d["state"] == "ok" and d["error"] is None
+    assert d["self_check"]["checks"]["path_cwd"]["ok"] and "sandbox's own /tmp" in d["self_check"]["checks"]["path_cwd"]["detail"]
+
+
 def test_check_fails_when_a_required_layer_is_missing(monkeypatch):
     monkeypatch.setenv("MATHTUTOR_SANDBOX_BWRAP", "/nonexistent/bwrap")
     r = CliRunner().invoke(main, ["sandbox", "check", "--json"])

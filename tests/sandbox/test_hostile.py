@@ -68,6 +68,42 @@ import time
 time.sleep(0.5)
 print("after forged idle")
 """
+# A cell that forges its own execute_reply and idle with the kernel's key, then keeps going.
+FORGED_REPLY = """
+import time
+k = get_ipython().kernel
+p = k.get_parent("shell")
+k.session.send(k.shell_stream, "execute_reply", {"status": "ok", "execution_count": 1, "user_expressions": {}},
+               parent=p, ident=k._parent_ident["shell"])
+k.session.send(k.iopub_socket, "status", {"execution_state": "idle"}, parent=p, ident=k._topic("status"))
+t = time.time()
+while time.time() - t < SECONDS:
+    pass
+print("ran on")
+"""
+SPIN_THREAD = "import threading\ndef spin():\n    while True:\n        pass\nthreading.Thread(target=spin, daemon=True).start()"
+LATE_PROCESS = ("import threading, time, subprocess\n"
+                "def later():\n    time.sleep(0.3)\n    subprocess.Popen(['sh', '-c', 'while :; do :; done'])\n"
+                "threading.Thread(target=later, daemon=True).start()")
+# Every file the kernel holds open for writing (its stderr log above all) takes 256 KiB at most
+# and none lives on the host's disk.
+LOG_FLOOD = """
+import os
+written = 0
+for f in os.listdir('/proc/self/fd'):
+    try:
+        target = os.readlink(f'/proc/self/fd/{f}')
+    except OSError:
+        continue
+    if target.startswith(('pipe:', 'socket:', 'anon_inode:', '/dev/')):
+        continue
+    for _ in range(20):
+        try:
+            written += os.write(int(f), b'L' * (1 << 20))
+        except OSError:
+            break
+print(written)
+"""
 CASES = [
     # --- CPU ---------------------------------------------------------------------------------
     Case("infinite_loop", "while True:\n    pass", lambda r: r.timed_out and not r.restarted, 2.0),
@@ -129,6 +165,17 @@ CASES = [
          lambda r: err(r, "OSError") and "Too many open files" in r.error.message),
     Case("fill_tmp", "for i in range(100):\n    open(f'/tmp/f{i}', 'wb').write(b'x' * (8 << 20))",
          lambda r: err(r, "OSError") and "No space left" in r.error.message),
+    Case("fill_dev_shm", "for i in range(100):\n    open(f'/dev/shm/f{i}', 'wb').write(b'x' * (8 << 20))",
+         lambda r: err(r, "OSError") and "No space left" in r.error.message),
+    Case("write_root_tmpfs", "open('/big', 'wb').write(b'x' * (1 << 20))", lambda r: err(r, "OSError")
+         and "Read-only file system" in r.error.message),
+    Case("write_dev_tmpfs", "open('/dev/big', 'wb').write(b'x' * (1 << 20))", lambda r: err(r, "OSError")
+         and "Read-only file system" in r.error.message),
+    Case("write_socket_dir", "open('/kernel/ipc/big', 'wb').write(b'x' * (1 << 20))",
+         lambda r: err(r, "PermissionError")),
+    Case("write_venv_bin", "open('/opt/venv/bin/big', 'wb').write(b'x')", lambda r: err(r, "OSError")
+         and "Read-only file system" in r.error.message),
+    Case("kernel_log_flood", LOG_FLOOD, lambda r: r.error is None and int(r.stdout) <= 256 << 10),
     # --- network -----------------------------------------------------------------------------
     Case("outbound_tcp", "import socket\nsocket.create_connection(('93.184.216.34', 80), timeout=2)",
          lambda r: err(r, "PermissionError", "OSError")),
@@ -148,12 +195,20 @@ CASES = [
          lambda r: err(r, "KernelDied") and r.restarted and len(r.stdout) < 70_000, 10.0),
     Case("input_call", "input('name? ')", lambda r: err(r, "StdinNotImplementedError")),
     Case("forged_status_idle", FORGED_IDLE, lambda r: "after forged idle" in r.stdout),
+    # a forged reply does not end the cell: the host waits for the real end, or replaces the kernel
+    Case("forged_reply_keeps_running", FORGED_REPLY.replace("SECONDS", "30"),
+         lambda r: killed(r) and "kept running" in r.error.message and r.duration_s >= 2.9),
+    Case("forged_reply_then_ends_in_time", FORGED_REPLY.replace("SECONDS", "0.5"),
+         lambda r: r.error is None and not r.restarted and r.duration_s >= 0.5, 5.0),
+    # nothing of a cell may run after it: a thread it left gets the kernel replaced
+    Case("background_cpu_thread", SPIN_THREAD, lambda r: r.restarted and r.error is None and "thread" in r.stderr),
+    Case("process_started_after_the_cell", LATE_PROCESS, lambda r: r.restarted and "thread" in r.stderr),
     Case("html_js_output", "from IPython.display import HTML, Javascript, display\n"
          "display(HTML('<script>alert(1)</script>'))\nJavascript('alert(2)')",
          lambda r: r.results and all("<script>" not in t and "alert" not in t for t in r.results)),
     Case("background_thread_outlives_cell", "import threading, time\n"
          "def noisy():\n    for _ in range(40):\n        print('bg')\n        time.sleep(0.05)\n"
-         "threading.Thread(target=noisy, daemon=True).start()", lambda r: r.error is None),
+         "threading.Thread(target=noisy, daemon=True).start()", lambda r: r.error is None and r.restarted),
     Case("background_thread_exits_process_later", "import threading, time, os\n"
          "threading.Thread(target=lambda: (time.sleep(0.3), os._exit(1)), daemon=True).start()", lambda r: r.error is None),
 ]

@@ -63,8 +63,10 @@ def test_cap_on_live_kernels_says_busy(run_dir):
     with KernelPool(make_config(warm_kernels=0, max_kernels=2), run_dir) as pool:
         pool.acquire("one")
         pool.acquire("two")
-        with pytest.raises(SandboxBusy, match="in use"):
+        with pytest.raises(SandboxBusy, match="in use") as busy:
             pool.acquire("three")
+        assert busy.value.code == "sandbox_busy" and not isinstance(busy.value, SandboxUnsafe)
+        assert pool.health()["state"] == "ok"
         pool.release("one")
         assert pool.acquire("three").run("print(3)").stdout == "3\n"
 
@@ -172,6 +174,11 @@ def test_missing_bwrap_refuses_even_if_allowed(run_dir):
         pool.start()
     h = pool.health()
     assert h["layers"]["bwrap"]["active"] is False and h["ok"] is False
+    # an unsafe sandbox says so, to health() and to every later caller: it is not "busy"
+    assert h["state"] == "unsafe" and "bwrap" in h["error"]
+    with pytest.raises(SandboxUnsafe, match="bwrap") as unsafe:
+        pool.acquire("learner")
+    assert unsafe.value.code == "sandbox_unsafe" and not isinstance(unsafe.value, SandboxBusy)
 
 
 def test_missing_seccomp_refuses_unless_explicitly_allowed(run_dir, monkeypatch):
@@ -207,8 +214,9 @@ def test_root_without_kernel_user_refuses(run_dir):
 
 def test_kernel_that_cannot_start_gives_the_reason(run_dir):
     pool = KernelPool(make_config(preload=("no_such_module_xyz",)), run_dir)
-    with pytest.raises(SandboxError, match="no_such_module_xyz"):
+    with pytest.raises(SandboxUnsafe, match="no_such_module_xyz"):   # no kernel at all: not a busy sandbox
         pool.start()
+    assert pool.health()["state"] == "unsafe"
     assert list(run_dir.iterdir()) == []   # nothing of the failed kernel is left behind
 
 
