@@ -142,6 +142,8 @@ def build(ctx: AppContext) -> gr.Blocks:
                     yield {notice: f"⚠ {friendly(event.code, event.message)}", **screen(view)}
                     continue
                 update = screen(view)
+                if event.kind == "done" and getattr(event, "stopped", "") == "cancelled":
+                    update[notice] = ""   # "Stopping…" is over: the chat says Stopped
                 force = event.kind != "text"
                 if not accepted and box is not None:
                     accepted = force = True
@@ -260,10 +262,12 @@ def build(ctx: AppContext) -> gr.Blocks:
 
         def on_stop(view: ChatView | None, request: gr.Request) -> dict[Any, Any]:
             user = who(request)
+            stopping = False
             if view is not None and view.session_id is not None:
                 ctx.own_session(user.id, view.session_id)
-                service.cancel(user.id, view.session_id)
-            return {notice: f"■ {friendly('cancelled')}"}
+                stopping = service.cancel(user.id, view.session_id)
+            # "Stopped" itself comes in the chat with the action's end, so the page says it only when it did
+            return {notice: f"■ {friendly('stopping')}" if stopping else f"ℹ {friendly('nothing_to_stop')}"}
 
         every = [chat, status, rung, verdict, view_state, notice, history]
         demo.load(on_load, None, every + [header, mode, assigned, skip_btn], api_visibility="private",

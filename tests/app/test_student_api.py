@@ -33,12 +33,16 @@ def test_a_student_starts_an_assigned_problem_in_the_modes_the_class_allows(live
 
 
 def test_other_students_are_served_while_one_students_code_runs(web_factory):
-    slow = ("Let me wait for the computer.\n```python\nimport time\ntime.sleep(4)\nprint('done waiting')\n```\n"
+    """Ada's cell runs until she stops it, so Bob being served meanwhile shows he did not wait for it,
+    however slowly a loaded machine serves either of them (no timing involved)."""
+    from tutor.settings import load_settings
+    sandbox = dataclasses.replace(load_settings().sandbox, cell_timeout_s=600.0)
+    slow = ("Let me wait for the computer.\n```python\nimport time\nwhile True:\n    time.sleep(0.05)\n```\n"
             "```output\ndone waiting\n```\nSo $\\boxed{7}$.")
-    web = web_factory(script=TutorScript(solve=slow))
+    web = web_factory(script=TutorScript(solve=slow), sandbox=sandbox)
     web.user("ada", solve=True)
     web.user("bob")
-    seen: list[str] = []
+    seen: list[dict] = []
     code_running = threading.Event()
 
     def ada_turn() -> None:
@@ -46,25 +50,32 @@ def test_other_students_are_served_while_one_students_code_runs(web_factory):
             h = {"x-csrf-token": sign_in(c, "ada")}
             with c.stream("POST", "/api/sessions", json={"question": PROBLEM, "mode": "solve"}, headers=h) as r:
                 for line in r.iter_lines():
-                    kind = json.loads(line)["kind"]
-                    if kind == "code":
+                    event = json.loads(line)
+                    if event["kind"] != "text":
+                        seen.append(event)
+                    if event["kind"] == "code":
                         code_running.set()
-                    if kind != "text":
-                        seen.append(kind)
 
     thread = threading.Thread(target=ada_turn)
     thread.start()
-    assert code_running.wait(60)
-    with web.client() as bob:
-        sign_in(bob, "bob")
-        assert bob.get("/tutor/").status_code == 200
-        assert bob.get("/api/sessions").json() == []
-        assert bob.get("/api/problems").status_code == 200
-        assert bob.get("/healthz").status_code == 200
-    finished_before_bob = "output" in seen
-    thread.join(60)
-    assert not finished_before_bob, "Bob waited for Ada's code to finish"
-    assert seen[-1] == "done" and "output" in seen
+    try:
+        assert code_running.wait(60)
+        with web.client() as bob:
+            sign_in(bob, "bob")
+            assert bob.get("/tutor/").status_code == 200
+            assert bob.get("/api/sessions").json() == []
+            assert bob.get("/api/problems").status_code == 200
+            assert bob.get("/healthz").status_code == 200
+        assert "output" not in [e["kind"] for e in seen], "Ada's cell ended on its own"
+    finally:   # stopped even when an assertion above failed, so the thread does not run on
+        sid = next((e["session_id"] for e in seen if e["kind"] == "session_started"), None)
+        with web.client() as ada:
+            stop = ada.post(f"/api/sessions/{sid}/cancel", headers={"x-csrf-token": sign_in(ada, "ada")})
+        thread.join(60)
+    assert stop.json()["stopping"] is True and not thread.is_alive()
+    output = next(e for e in seen if e["kind"] == "output")
+    assert output["error"]["type"] == "Stopped"                  # her Stop reached the running cell
+    assert seen[-1]["kind"] == "done" and seen[-1]["stopped"] == "cancelled"
 
 
 def test_runaway_code_is_stopped_and_counted(web_factory):

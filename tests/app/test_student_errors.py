@@ -122,7 +122,7 @@ def test_page_keeps_text_on_errors_and_stop_cancels(web_factory, browser_page):
     page.wait_for_selector("#mt-chat >> text=slowly")
     time.sleep(0.5)
     page.locator("#mt-stop").click()
-    page.wait_for_selector("#mt-notice >> text=Stopped")
+    page.wait_for_selector("#mt-chat >> text=Stopped")      # said by the turn's own end, once it did stop
     screenshot(page, "stopped")
     sid = web.store.list_sessions(web.store.user_by_name("ada").id)[0].id
     deadline = time.monotonic() + 20

@@ -2,12 +2,14 @@
 
 Real servers do not send malformed streams on purpose, so this one does, by path prefix:
 /garbage (non-JSON data line), /html (200 with an HTML page), /truncated (stream ends without a
-finish), /flaky (503 on the first request, then a good stream), /error (an error event mid-stream).
+finish), /flaky (503 on the first request, then a good stream), /error (an error event mid-stream),
+/stall (the stream opens, then nothing for two minutes: a server busy with other requests).
 Usage: python bad_server.py PORT
 """
 
 import json
 import sys
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 HITS: dict[str, int] = {}
@@ -46,6 +48,10 @@ class Handler(BaseHTTPRequestHandler):
         self.send_response(200)
         self.send_header("content-type", "text/event-stream")
         self.end_headers()
+        if mode == "stall":
+            self.wfile.flush()
+            time.sleep(120)
+            return
         body = chunk("Let me ") + chunk("think")
         if mode == "garbage":
             body += "data: {this is not json\n\n"

@@ -24,7 +24,8 @@ CONTEXT_FULL_MESSAGE = ("This conversation has reached the model's context lengt
 
 
 class Runner(Protocol):
-    def run(self, code: str, timeout: float | None = None) -> Any: ...   # -> sandbox.CellResult
+    # -> sandbox.CellResult; a set `cancel` interrupts the running cell (Stop reaches the kernel)
+    def run(self, code: str, timeout: float | None = None, cancel: threading.Event | None = None) -> Any: ...
 
 
 def _runner_error(exc: BaseException) -> ErrorEvent:
@@ -131,7 +132,7 @@ def run_turn(backend: Backend, runner: Runner | None, prompt: str, settings: Sol
             yield CodeStarted(code, rnd)
             t1 = time.monotonic()
             try:
-                result = runner.run(code, timeout=cell_timeout)
+                result = runner.run(code, timeout=cell_timeout, cancel=cancel)
             except Exception as exc:
                 code_s += time.monotonic() - t1
                 yield _runner_error(exc)
@@ -145,6 +146,9 @@ def run_turn(backend: Backend, runner: Runner | None, prompt: str, settings: Sol
             yield CodeOutput(code=code, stdout=result.stdout, stderr=result.stderr, error=_error_dict(result.error),
                              timed_out=result.timed_out, restarted=result.restarted, duration_s=result.duration_s,
                              observation=observation, round=rnd)
+            if cancel is not None and cancel.is_set():
+                stopped = "cancelled"   # the cell was interrupted: its output goes to nobody
+                break
             fed = feed_back(text, observation)
             turn_text = turn_text[: len(turn_text) - len(text)] + fed
             context += fed

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
-from tutor.errors import SandboxUnavailable
+from tutor.errors import SandboxOff, SandboxUnavailable
 from tutor.settings import Settings
 
 if TYPE_CHECKING:
@@ -84,6 +84,9 @@ class SessionKernels:
                 # a kernel that failed to start (a loaded machine) gets one more try before we give up
                 log.warning("session %s: kernel start failed; trying once more", session_id, exc_info=True)
                 return self.pool.acquire(key)
+        except SandboxUnsafe as exc:
+            # not "busy": no code runs on this server until an admin fixes the sandbox
+            raise SandboxOff(f"the code sandbox is switched off: {exc}") from exc
         except SandboxError as exc:
             raise SandboxUnavailable(f"no code kernel is available: {exc}") from exc
 
@@ -130,5 +133,5 @@ class LazyRunner:
     def __init__(self, kernels: SessionKernels, session_id: int):
         self._kernels, self._sid = kernels, session_id
 
-    def run(self, code: str, timeout: float | None = None) -> Any:
-        return self._kernels.acquire(self._sid).run(code, timeout=timeout)
+    def run(self, code: str, timeout: float | None = None, cancel: threading.Event | None = None) -> Any:
+        return self._kernels.acquire(self._sid).run(code, timeout=timeout, cancel=cancel)

@@ -26,6 +26,7 @@ from tutor.tutoring.listing import (ProblemView, SessionSummary, SessionView, pr
 from tutor.tutoring.preparation import prepare
 from tutor.tutoring.session import check_answer, check_steps, opening_message, socratic_reply
 from tutor.tutoring.state import LiveSession, apply, first_attempt, rebuild
+from tutor.tutoring.stopping import stoppable, unless_stopped
 
 if TYPE_CHECKING:
     from sandbox import KernelPool
@@ -98,11 +99,9 @@ class TutorService:
         return live is not None and live.lock.locked()
 
     def ask_model(self, live: LiveSession | None = None):
-        cancel = live.cancel if live is not None else None
-
-        def ask(prompt: str, max_tokens: int) -> str:
-            return self.backend.complete(prompt, stop=STOP_STRINGS, max_tokens=max_tokens, cancel=cancel).text()
-        return ask
+        cancel = live.cancel if live is not None else None   # the running action's Stop
+        return lambda prompt, max_tokens: unless_stopped(cancel, self.backend.complete(
+            prompt, stop=STOP_STRINGS, max_tokens=max_tokens, cancel=cancel).text())
 
     # --- policy -------------------------------------------------------------------------------------
     def modes_allowed(self, user_id: int) -> set[str]:
@@ -208,10 +207,13 @@ class TutorService:
         return event
 
     def _stream(self, live: LiveSession, body: Iterator[Event], key_first: bool = True) -> Iterator[Event]:
+        return stoppable(live.stops, lambda stop: self._run(live, stop, body, key_first), lambda e: self.emit(live, e))
+
+    def _run(self, live: LiveSession, stop: threading.Event, body: Iterator[Event], key_first: bool) -> Iterator[Event]:
         if not live.lock.acquire(timeout=1.0):
             yield ErrorEvent("busy", "The tutor is still working on your previous request in this session.")
             return
-        live.cancel.clear()
+        live.cancel = stop   # what the model and the kernel are handed while this action runs
         try:
             if live.status == "interrupted":
                 self.store.resume_session(live.id)
@@ -271,8 +273,8 @@ class TutorService:
                 self.emit(live, ev)
             yield ev
 
-    def cancel(self, user_id: int, session_id: int) -> None:
-        self._get(user_id, session_id).cancel.set()
+    def cancel(self, user_id: int, session_id: int) -> bool:
+        return self._get(user_id, session_id).stops.stop()   # False: nothing was running or waiting
 
     # --- hints ------------------------------------------------------------------------------------------
     def next_hint(self, user_id: int, session_id: int, *, bottom_out: bool = False) -> Iterator[Event]:
@@ -389,7 +391,7 @@ class TutorService:
     def close(self) -> None:
         with self._lock:
             for live in self._live.values():
-                live.cancel.set()
+                live.stops.stop()
         self.kernels.close(close_pool="pool" in self._owns)
         if "backend" in self._owns and self._backend is not None:
             self._backend.close()

@@ -15,6 +15,7 @@ from typing import Any, Mapping
 
 from tutor.events import Event
 from tutor.tutoring.key import AnswerKey, KeyStep
+from tutor.tutoring.stopping import Stops
 
 # Verdicts that are a mathematical attempt (a first one on a step is a learner-model observation).
 _RIGHT = frozenset({"correct", "valid"})
@@ -46,7 +47,8 @@ class LiveSession:
     status: str = field(default="active", compare=False)   # the store's status (interrupted ones resume on use)
     # a plain Lock: a web server may resume a stream on another thread than the one that started it
     lock: threading.Lock = field(default_factory=threading.Lock, compare=False, repr=False)
-    cancel: threading.Event = field(default_factory=threading.Event, compare=False, repr=False)
+    cancel: threading.Event = field(default_factory=threading.Event, compare=False, repr=False)  # the running action's
+    stops: Stops = field(default_factory=Stops, compare=False, repr=False)   # every action asked for (tutoring.stopping)
 
     @property
     def steps_total(self) -> int:

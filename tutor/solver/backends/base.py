@@ -159,14 +159,17 @@ def playback(text: str, prompt: str, *, stop: Sequence[str], max_tokens: int,
     first: float | None = None
     finish = "eos"
     for piece in pseudo_tokens(text):
+        if delay_s:   # the time a model takes per token; a Stop during it ends the stream at once
+            if cancel is not None:
+                cancel.wait(delay_s)
+            else:
+                time.sleep(delay_s)
         if cancel is not None and cancel.is_set():
             finish = "cancelled"
             break
         if n >= max_tokens:
             finish = "length"
             break
-        if delay_s:
-            time.sleep(delay_s)
         n += 1
         out = scanner.feed(piece)
         if out:

@@ -9,12 +9,13 @@ with a BackendError that says what happened.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import threading
 import time
 from pathlib import Path
-from typing import Any, Generator, Sequence
+from typing import Any, Generator, Iterator, Sequence
 
 import httpx
 
@@ -103,10 +104,19 @@ class OpenAIBackend:
             try:
                 yield from self._attempt(body, scanner, state, cancel, start)
                 break
-            except _Retryable as exc:
+            except Exception as exc:
+                if cancel is not None and cancel.is_set():   # the Stop closed the connection under the read
+                    state["finish"] = "cancelled"
+                    break
+                if not isinstance(exc, _Retryable):
+                    raise
                 if attempt >= self.retries or state["chunks"]:
                     raise BackendError(f"the model server at {self.base_url} failed: {exc}") from None
-                time.sleep(self.backoff_s * (2 ** attempt))
+                if cancel is not None and cancel.wait(self.backoff_s * (2 ** attempt)):
+                    state["finish"] = "cancelled"
+                    break
+                if cancel is None:
+                    time.sleep(self.backoff_s * (2 ** attempt))
                 attempt += 1
         finish = state["finish"]
         if scanner.hit is not None:
@@ -126,7 +136,7 @@ class OpenAIBackend:
                  start: float) -> Generator[str, None, None]:
         url = f"{self.base_url}/completions"
         try:
-            with self._client.stream("POST", url, json=body) as response:
+            with self._client.stream("POST", url, json=body) as response, _closed_on_stop(cancel, response):
                 if response.status_code != 200:
                     detail = _error_detail(response)
                     if response.status_code in _RETRY_STATUS:
@@ -176,6 +186,28 @@ class OpenAIBackend:
             if state["chunks"]:
                 raise BackendError(f"the connection to the model server broke mid-reply ({exc})") from None
             raise _Retryable(f"the connection broke ({exc})") from None
+
+
+@contextlib.contextmanager
+def _closed_on_stop(cancel: threading.Event | None, response: httpx.Response) -> Iterator[None]:
+    """A Stop closes the response at once, also while the server sends nothing (a request queued behind
+    others, a long prompt being read): the server sees the connection go and stops generating."""
+    if cancel is None:
+        yield
+        return
+    done = threading.Event()
+
+    def watch() -> None:
+        while not cancel.wait(0.05):
+            if done.is_set():
+                return
+        if not done.is_set():
+            response.close()
+    threading.Thread(target=watch, name="openai-stop", daemon=True).start()
+    try:
+        yield
+    finally:
+        done.set()
 
 
 def _error_detail(response: httpx.Response) -> str:
