@@ -50,6 +50,12 @@ class BackendError(TutorError):
 
 
 class SandboxUnavailable(TutorError):
-    """No kernel could be had (pool full, session in cool-down, sandbox unsafe)."""
+    """No kernel could be had (pool full, session in cool-down): try again shortly."""
     code = "sandbox_busy"
     status = 503
+
+
+class SandboxOff(SandboxUnavailable):
+    """No usable sandbox on this server (an isolation layer missing, the self-check failed, no kernel can
+    start): no code runs until an admin fixes it, so nobody is told it is merely busy."""
+    code = "sandbox_unsafe"

@@ -5,13 +5,15 @@ why, and /healthz is degraded."""
 from __future__ import annotations
 
 import dataclasses
+import json
 from types import SimpleNamespace
 
 import pytest
 
 from app.admin_status import StatusBoard, status_markdown
+from app.messages import friendly
 from app.metrics import Metrics
-from tests.fixtures.web import TutorScript
+from tests.fixtures.web import PROBLEM, TutorScript, sign_in
 
 pytestmark = pytest.mark.kernel  # the pool is asked to start (and refuses before any kernel runs)
 
@@ -26,6 +28,17 @@ def unsafe_pool(tmp_path):
         pool.start()          # what `mathtutor serve` does at start-up; the server still starts
     yield pool
     pool.close()
+
+
+def test_the_student_is_told_the_calculator_is_off_not_busy(web_factory, unsafe_pool):
+    web = web_factory(pool=unsafe_pool, script=TutorScript())
+    web.user("ada", solve=True)
+    with web.client() as c:
+        token = sign_in(c, "ada")
+        r = c.post("/api/sessions", json={"question": PROBLEM, "mode": "solve"}, headers={"x-csrf-token": token})
+    errors = [e for e in map(json.loads, r.text.splitlines()) if e.get("kind") == "error"]
+    assert errors and errors[0]["code"] == "sandbox_unsafe", errors
+    assert "busy" not in friendly("sandbox_unsafe") and "switched off" in friendly("sandbox_unsafe")
 
 
 def test_the_admin_page_says_why_no_code_runs(tmp_path, store, unsafe_pool):
