@@ -153,10 +153,11 @@ def sandbox_problem(sb: dict[str, Any]) -> str | None:
     isolation layers it lacks, the self-check findings. Students are told only that it is switched off."""
     if sb.get("ok"):
         return None
+    if sb.get("error"):
+        return str(sb["error"])   # the sandbox's own account (SandboxUnsafe's message) says it all
     allowed = set(sb.get("allowed_missing") or ())
-    reasons = [str(sb["error"])] if sb.get("error") else []
-    reasons += [f"{name} missing ({layer.get('detail')})" for name, layer in (sb.get("layers") or {}).items()
-                if isinstance(layer, dict) and not layer.get("active") and name not in allowed]
+    reasons = [f"{name} missing ({layer.get('detail')})" for name, layer in (sb.get("layers") or {}).items()
+               if isinstance(layer, dict) and not layer.get("active") and name not in allowed]
     checks = (sb.get("self_check") or {}).get("checks") or {}
     reasons += [f"self-check {name}: {c.get('detail')}" for name, c in checks.items()
                 if isinstance(c, dict) and not c.get("ok")]
