@@ -24,7 +24,7 @@ from tutor.tutoring.learner import BKTParams, observe
 from tutor.tutoring.listing import (ProblemView, SessionSummary, SessionView, problem_views, session_summaries,
                                     session_view)
 from tutor.tutoring.preparation import prepare
-from tutor.tutoring.session import check_answer, check_steps, opening_message, socratic_reply
+from tutor.tutoring.session import check_answer, check_steps, opening_message, require_text, socratic_reply
 from tutor.tutoring.state import LiveSession, apply, first_attempt, rebuild
 from tutor.tutoring.stopping import stoppable, unless_stopped
 
@@ -37,18 +37,6 @@ log = logging.getLogger(__name__)
 
 MODES = ("tutor", "solve")
 MAX_LIVE = 2000   # sessions kept in memory; older idle ones are reloaded from the store on use
-
-
-def require_text(text: Any, what: str, limit: int) -> str:
-    """The text, stripped of NULs and outer space; BadInput when it is not text or empty, InputTooLong over `limit`."""
-    if not isinstance(text, str):
-        raise BadInput(f"the {what} must be text")
-    text = text.replace("\x00", "").strip()
-    if not text:
-        raise BadInput(f"the {what} is empty")
-    if len(text) > limit:
-        raise InputTooLong(f"the {what} is {len(text)} characters long; the limit is {limit}")
-    return text
 
 
 class TutorService:
@@ -87,12 +75,6 @@ class TutorService:
                 from tutor.solver.backends import get_backend
                 self._backend = get_backend(None, self.settings.solver)
             return self._backend
-
-    def _kernel(self, live: LiveSession) -> Any:
-        return self.kernels.acquire(live.id)
-
-    def _release(self, live: LiveSession) -> None:
-        self.kernels.release(live.id)
 
     def _busy(self, session_id: int) -> bool:
         live = self._live.get(session_id)
@@ -249,8 +231,9 @@ class TutorService:
         if live.mode == "solve":
             yield from self._solve_turn(live)
             return
-        reply = socratic_reply(live, text, self.ask_model(live), regenerations=self.settings.tutoring.hint_regenerations,
-                               max_tokens=self.settings.tutoring.hint_max_tokens, timeout=self.settings.tutoring.guard_timeout_s)
+        tutoring = self.settings.tutoring
+        reply = socratic_reply(live, text, self.ask_model(live), regenerations=tutoring.hint_regenerations,
+                               max_tokens=tutoring.hint_max_tokens, timeout=tutoring.guard_timeout_s)
         if reply.guard not in ("passed", "refused"):
             self.store.append(live.id, {"kind": "reply_guard", "guard": reply.guard, "reasons": list(reply.reasons)},
                               private=True)
@@ -262,7 +245,7 @@ class TutorService:
         from tutor.solver.loop import run_turn
 
         try:
-            runner = self._kernel(live)
+            runner = self.kernels.acquire(live.id)
         except SandboxUnavailable as exc:
             yield self.emit(live, ErrorEvent(exc.code, exc.message))
             runner = None
@@ -286,21 +269,27 @@ class TutorService:
         return self._stream(live, self._hint_body(live, bottom_out))
 
     def _hint_body(self, live: LiveSession, bottom_out: bool) -> Iterator[Event]:
-        key = live.key
+        key, notice = live.key, None
         if key is None or not key.steps:
-            yield self.emit(live, TutorMessage("I have no worked solution to give hints from for this problem. "
-                                                "Write your steps and I'll check each one.", purpose="notice"))
-            return
-        if live.revealed and live.level >= BOTTOM_OUT and live.step >= live.steps_total:
-            yield self.emit(live, TutorMessage("You've seen every hint for this problem, including the worked "
-                                                "solution. Try writing it up in your own words.", purpose="notice"))
+            notice = ("I have no worked solution to give hints from for this problem. Write your steps and I'll "
+                      "check each one.")
+        elif live.revealed and live.level >= BOTTOM_OUT and live.step >= live.steps_total:
+            notice = ("You've seen every hint for this problem, including the worked solution. Try writing it up "
+                      "in your own words.")
+        elif live.reached_end and not live.solved:
+            # the ladder keeps its place: the next move is the student's, not another rung
+            notice = "Your work already reaches the end of the problem: submit your last result as your answer."
+        if notice is not None or key is None:
+            yield self.emit(live, TutorMessage(notice or "", purpose="notice"))
             return
         step = key.step(live.step)
         level = BOTTOM_OUT if bottom_out else min(live.level + 1, BOTTOM_OUT)
+        tutoring = self.settings.tutoring
         result = generate_hint(self.ask_model(live), live.question, key, step, level,
                                previous=live.hints.get(step.index, []), student_work=live.work,
-                               runner=LazyRunner(self.kernels, live.id), regenerations=self.settings.tutoring.hint_regenerations,
-                               max_tokens=self.settings.tutoring.hint_max_tokens, timeout=self.settings.tutoring.guard_timeout_s)
+                               attempts=live.attempts, solved=live.solved, runner=LazyRunner(self.kernels, live.id),
+                               regenerations=tutoring.hint_regenerations, max_tokens=tutoring.hint_max_tokens,
+                               timeout=tutoring.guard_timeout_s)
         event = HintGiven(step=step.index, level=level, text=result.text, steps=len(key.steps),
                           bottom_out=level >= BOTTOM_OUT, guard=result.guard)
         first = first_attempt(live, event)
@@ -336,8 +325,9 @@ class TutorService:
             raise BadInput("answers and steps are checked in tutoring mode; this session is in solve mode")
         if kind == "step":
             lines = split_lines(text)   # as the step checker splits them (LaTeX \\ breaks too)
-            if len(lines) > self.settings.tutoring.max_submission_lines:
-                raise InputTooLong(f"at most {self.settings.tutoring.max_submission_lines} lines can be checked at once")
+            limit = self.settings.tutoring.max_submission_lines
+            if len(lines) > limit:
+                raise InputTooLong(f"at most {limit} lines can be checked at once")
         return self._stream(live, self._submit_body(live, text, kind))
 
     def _submit_body(self, live: LiveSession, text: str, kind: str) -> Iterator[Event]:
@@ -349,7 +339,7 @@ class TutorService:
                                 step_timeout=self.settings.grading.timeout_s)
         event = AttemptChecked(attempt_kind=kind, verdict=check.verdict, feedback=check.feedback,
                                first_bad_line=check.first_bad_line, step=live.step, solved=check.solved, input=text,
-                               advanced_to=check.advanced_to)
+                               advanced_to=check.advanced_to, reached_end=check.reached_end)
         first = first_attempt(live, event)
         self.emit(live, event)
         mastery = self._observe(live, correct=first, cause=kind) if first is not None else []
@@ -360,7 +350,7 @@ class TutorService:
                                        f"({live.key.verification.splitlines()[0] if live.key else 'no key'}); "
                                        f"the student answered: {text[:500]}")
         if check.solved:
-            self._release(live)
+            self.kernels.release(live.id)
             self.store.finish_session(live.id, solved=True, final_answer=text)
             live.status = "finished"
         yield event

@@ -41,8 +41,10 @@ class LiveSession:
     work: list[str] = field(default_factory=list)               # the student's accepted lines
     history: list[tuple[str, str]] = field(default_factory=list)  # ("Student"|"Tutor", text)
     chat: list[dict[str, str]] = field(default_factory=list)      # solve mode: the model conversation
+    attempts: list[tuple[str, str, str]] = field(default_factory=list)   # (answer|step, input, verdict)
     solved: bool = False
     revealed: bool = False              # bottom-out of the last step shown
+    reached_end: bool = False           # the work reached the final result: the next move is to submit it
     allow_skip: bool = field(default=False, compare=False)
     status: str = field(default="active", compare=False)   # the store's status (interrupted ones resume on use)
     # a plain Lock: a web server may resume a stream on another thread than the one that started it
@@ -124,8 +126,11 @@ def _attempt(s: LiveSession, d: Mapping[str, Any]) -> None:
     verdict = d.get("verdict")
     if verdict in _RIGHT | _WRONG and not s.solved and d.get("step"):
         s.observed.add(int(d["step"]))
+    s.attempts.append((str(d.get("attempt_kind") or "answer"), str(d.get("input") or ""), str(verdict or "")))
     if d.get("attempt_kind") == "step":
         s.work.extend(accepted_lines(str(d.get("input") or ""), verdict, d.get("first_bad_line")))
+    if d.get("reached_end"):
+        s.reached_end = True
     if d.get("solved"):
         s.solved = True
     if d.get("advanced_to"):
