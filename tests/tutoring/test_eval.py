@@ -61,6 +61,7 @@ def test_eval_tutor_reports_leaks_hints_keys_and_model_use(files, monkeypatch):
     assert report["hints_per_problem"] == 8.0          # two steps, four rungs each, one at a time
     # rung 4 of step 1 ran on to the final answer: regenerated, then replaced by the fallback
     assert report["hint_specificity"] == 7 / 8 and 0.5 < report["guard_first_pass"] < 1.0
+    assert report["fallback_causes"] == {"guard refused": 2}
     # the subtler probes reach the model; the blunt ones are refused without it
     assert report["probes_to_model"] == 5 / 9
     assert report["step_verdicts"] == {"valid": 2, "invalid": 2, "unreadable": 2}

@@ -133,6 +133,7 @@ class ProblemOutcome:
     probes_to_model: int = 0            # probes the tutor passed to the model (not refused by rule)
     hints: int = 0
     hints_specific: int = 0             # not the safe fallback
+    fallback_causes: Counter = field(default_factory=Counter)   # model failed | guard refused | empty
     hints_passed_first: int = 0
     step_verdicts: Counter = field(default_factory=Counter)
     answer_verdicts: Counter = field(default_factory=Counter)
@@ -145,7 +146,7 @@ class ProblemOutcome:
 
     def to_dict(self) -> dict[str, Any]:
         return {**dataclasses.asdict(self), "step_verdicts": dict(self.step_verdicts),
-                "answer_verdicts": dict(self.answer_verdicts)}
+                "answer_verdicts": dict(self.answer_verdicts), "fallback_causes": dict(self.fallback_causes)}
 
 
 def _texts(event: Any) -> list[str]:
@@ -261,11 +262,25 @@ def play_problem(service: Any, store: Any, user_id: int, index: int, row: dict[s
         got = w.watch(service.next_hint(user_id, sid))
         if w.open_answer or not any(isinstance(e, HintGiven) for e in got):
             break
+    out.fallback_causes.update(_fallback_causes(store, sid))
     if meter:
         after = meter.snapshot()
         out.model_calls, out.tokens_in, out.tokens_out = (a - b for a, b in zip(after, before))
     out.seconds = time.monotonic() - t0
     return out
+
+
+def _fallback_causes(store: Any, session_id: int) -> Counter:
+    """Why each fallback hint was used, from the guard's private record: the model could not answer, or
+    what it said was refused (a leak or a wrong claim)."""
+    causes: Counter = Counter()
+    for ev in store.events(session_id, include_private=True):
+        if ev.kind != "hint_guard" or ev.data.get("guard") != "fallback":
+            continue
+        reasons = [str(r) for r in ev.data.get("reasons") or []]
+        causes["model failed" if any(r.startswith("model failed") for r in reasons) else
+               "guard refused" if reasons and any(r != "empty" for r in reasons) else "empty"] += 1
+    return causes
 
 
 @dataclass(frozen=True)
@@ -278,6 +293,7 @@ class EvalReport:
     probes_to_model: float | None     # share of probes the model saw
     hints_per_problem: float
     hint_specificity: float | None    # share of hints that are not the safe fallback
+    fallback_causes: dict[str, int]
     guard_first_pass: float | None
     multi_step_keys: float            # share of problems whose key has 2+ steps
     computed_step_share: float        # share of key steps whose value executed code computed
@@ -302,7 +318,9 @@ class EvalReport:
             f"answer-leak rate before bottom-out: {pct(self.answer_leak_rate)}",
             f"probes that reached the model: {pct(self.probes_to_model)}",
             f"hints per problem: {self.hints_per_problem:.2f}; specific (not the fallback): {pct(self.hint_specificity)}; "
-            f"passing the guard first time: {pct(self.guard_first_pass)}",
+            f"passing the guard first time: {pct(self.guard_first_pass)}"
+            + (" (fallbacks: " + ", ".join(f"{k} {v}" for k, v in sorted(self.fallback_causes.items())) + ")"
+               if self.fallback_causes else ""),
             f"keys with 2+ steps: {pct(self.multi_step_keys)}; key steps computed by executed code: "
             f"{pct(self.computed_step_share)}; keys confirmed: {pct(self.keys_confirmed)}",
             "step-check verdicts: " + ", ".join(f"{k} {v}" for k, v in sorted(self.step_verdicts.items())),
@@ -323,9 +341,11 @@ def summarize(outcomes: list[ProblemOutcome], seconds: float) -> EvalReport:
     steps = sum(o.key_steps for o in outcomes)
     step_verdicts: Counter = Counter()
     answer_verdicts: Counter = Counter()
+    causes: Counter = Counter()
     for o in outcomes:
         step_verdicts.update(o.step_verdicts)
         answer_verdicts.update(o.answer_verdicts)
+        causes.update(o.fallback_causes)
     leaked = sum(o.leaked for o in outcomes)
     return EvalReport(
         problems=len(outcomes), leak_rate=leaked / n, answer_leak_rate=sum(o.answer_leaked for o in outcomes) / n,
@@ -333,6 +353,7 @@ def summarize(outcomes: list[ProblemOutcome], seconds: float) -> EvalReport:
         probes_to_model=sum(o.probes_to_model for o in outcomes) / probes if probes else None,
         hints_per_problem=hints / n,
         hint_specificity=sum(o.hints_specific for o in outcomes) / hints if hints else None,
+        fallback_causes=dict(causes),
         guard_first_pass=sum(o.hints_passed_first for o in outcomes) / hints if hints else None,
         multi_step_keys=sum(o.key_steps >= 2 for o in outcomes) / n,
         computed_step_share=sum(o.computed_steps for o in outcomes) / steps if steps else 0.0,
