@@ -5,6 +5,7 @@ returned in the answer."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import io
 import json
 import logging
@@ -49,14 +50,18 @@ def lines(buf: io.StringIO, logger: str = "tutor.test") -> list[dict]:
     return [d for d in map(json.loads, buf.getvalue().splitlines()) if d["logger"] == logger]
 
 
-async def call(app, headers=None):
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
-        return await client.get("/", headers=headers or {})
+def call(app, headers=None):
+    """One request on a fresh event loop in its own thread (the browser tests keep one running in this one)."""
+    async def go():
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+            return await client.get("/", headers=headers or {})
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, go()).result()
 
 
 def test_json_lines_carry_the_request_id_that_the_answer_returns(captured):
     buf = captured("json")
-    answer = asyncio.run(call(app_logging_in_a_thread(), {"x-request-id": "proxy-id-1234"}))
+    answer = call(app_logging_in_a_thread(), {"x-request-id": "proxy-id-1234"})
     assert answer.headers["x-request-id"] == "proxy-id-1234"
     [line] = lines(buf)
     assert line["request_id"] == "proxy-id-1234" and line["message"] == "checked a step"
@@ -66,7 +71,7 @@ def test_json_lines_carry_the_request_id_that_the_answer_returns(captured):
 
 def test_an_unusable_client_id_is_replaced_and_lines_outside_requests_have_none(captured):
     buf = captured("json")
-    answer = asyncio.run(call(app_logging_in_a_thread(), {"x-request-id": "bad id\twith spaces"}))
+    answer = call(app_logging_in_a_thread(), {"x-request-id": "bad id\twith spaces"})
     rid = answer.headers["x-request-id"]
     assert len(rid) == 32 and rid.isalnum()
     assert lines(buf)[-1]["request_id"] == rid
@@ -76,7 +81,7 @@ def test_an_unusable_client_id_is_replaced_and_lines_outside_requests_have_none(
 
 def test_text_lines_show_the_request_id_too(captured):
     buf = captured("text")
-    answer = asyncio.run(call(app_logging_in_a_thread()))
+    answer = call(app_logging_in_a_thread())
     assert f"INFO tutor.test [{answer.headers['x-request-id']}] checked a step" in buf.getvalue()
 
 
