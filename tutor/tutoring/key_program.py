@@ -71,6 +71,8 @@ def expr_words(node: ast.AST, top: bool = True) -> str:
         return f"−{expr_words(node.operand, False)}"
     if isinstance(node, ast.Call):
         return _call_words(node)
+    if isinstance(node, (ast.Tuple, ast.List)) and node.elts:
+        return " and ".join(expr_words(e) for e in node.elts[:4])
     if isinstance(node, ast.Attribute):
         return name_words(node.attr)
     try:
@@ -92,8 +94,9 @@ def _call_words(node: ast.Call) -> str:
     args = [expr_words(a) for a in node.args[:3]]
     if fn in ("solve", "solveset", "nsolve") and args:
         first = node.args[0]
-        equation = args[0] if isinstance(first, ast.Call) and getattr(first.func, "id", "") == "Eq" \
-            else f"{args[0]} = 0"
+        # an expression is solved as "... = 0"; an equation (Eq, or a name holding one) as it stands
+        equation = args[0] if isinstance(first, (ast.Name, ast.List, ast.Tuple)) or (
+            isinstance(first, ast.Call) and getattr(first.func, "id", "") == "Eq") else f"{args[0]} = 0"
         return f"solve {equation}" + (f" for {args[1]}" if len(args) > 1 else "")
     template = _CALLS.get(fn)
     if template is not None and len(args) >= template.count("{") - template.count("{all}"):
