@@ -17,6 +17,7 @@ from click.testing import CliRunner
 from tests.fixtures.tiny_model import free_port
 from tutor.cli import main
 from tutor.ops.doctor import doctor
+from tutor.ops.gpu import Gpu
 from tutor.settings import load_settings
 
 
@@ -137,11 +138,15 @@ def test_a_port_held_by_another_program_fails_the_listening_check(quiet_port):
 
 def test_transformers_backend_reports_the_model_check_and_the_missing_gpu(quiet_port, format_model_dir):
     settings = load_settings(backend="transformers", model=str(format_model_dir))
-    p = parts(doctor(settings, sandbox=False))
+    p = parts(doctor(settings, sandbox=False, gpus=[]))       # as on a machine without a GPU
     assert p["model tokenizer"]["status"] == "ok" and p["model weights"]["status"] == "ok"
     assert p["gpu"]["status"] == "warn" and "far too slow" in p["gpu"]["detail"]
+    assert "model gpu" not in p            # the GPU has one line of its own
     cuda = load_settings(backend="transformers", model=str(format_model_dir), device="cuda")
-    assert parts(doctor(cuda, sandbox=False))["gpu"]["status"] == "fail"
+    assert parts(doctor(cuda, sandbox=False, gpus=[]))["gpu"]["status"] == "fail"
+    big = [Gpu(0, "H200", 141 * 1024 ** 3, 139 * 1024 ** 3)]
+    p = parts(doctor(settings, sandbox=False, gpus=big))
+    assert p["gpu"]["status"] == "ok" and "GPU 0 H200: 139.0 GiB free" in p["gpu"]["detail"]
 
 
 @pytest.mark.kernel

@@ -7,10 +7,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from click.testing import CliRunner
 
 from tutor.cli import main
-from tutor.ops.gpu import Gpu
+from tutor.ops.gpu import Gpu, find_gpus
 from tutor.ops.modelcheck import EXPECTED_SHAPE, _estimated_params, check_model, kv_bytes_per_token, memory_verdict
 
 GiB = 1024 ** 3
@@ -48,7 +50,10 @@ def test_a_folder_in_the_right_format_passes_tokenizer_and_weights_and_reports_i
     config = json.loads((format_model_dir / "config.json").read_text())
     assert memory["kv_bytes"] == 3 * 4096 * kv_bytes_per_token(config)
     assert memory["weights_bytes"] == weights["params"] * 2       # served in bf16
-    assert parts["gpu"]["status"] == "warn" and "no CUDA GPU" in parts["gpu"]["detail"]   # this machine has none
+    if find_gpus()[0]:
+        assert parts["gpu"]["status"] == "ok" and "free of" in parts["gpu"]["detail"]
+    else:
+        assert parts["gpu"]["status"] == "warn" and "no CUDA GPU" in parts["gpu"]["detail"]
     # the tiny model is not DeepSeekMath-7B: said, but only as a warning
     assert parts["shape"]["status"] == "warn" and "hidden_size 64 (expected 4096)" in parts["shape"]["detail"]
 
@@ -132,3 +137,14 @@ def test_the_text_report_names_every_part(format_model_dir):
     for part in ("shape", "tokenizer", "weights", "memory", "gpu"):
         assert f" {part} " in result.output
     assert EXPECTED_SHAPE["hidden_size"] == 4096
+
+
+@pytest.mark.gpu
+def test_on_a_gpu_machine_the_free_memory_is_read_and_the_tiny_model_fits(format_model_dir):
+    gpus, how = find_gpus()
+    if not gpus:
+        pytest.skip(f"no CUDA GPU here: {how}")
+    report = check_model(str(format_model_dir), sessions=2)
+    gpu = by_part(report.to_dict())["gpu"]
+    assert gpu["status"] == "ok" and "free of" in gpu["detail"]
+    assert all(0 < g.free_bytes <= g.total_bytes for g in gpus)

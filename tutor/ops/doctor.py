@@ -98,25 +98,25 @@ def check_sandbox(settings: Settings, report: Report, pool: Any, *, start: bool)
 def check_store(settings: Settings, report: Report, store: Any) -> None:
     opened = store is None
     if opened:
-        from tutor.errors import TutorError
         from tutor.store import open_store
         try:
             store = open_store(settings)
-        except (TutorError, Exception) as exc:  # noqa: BLE001 - a bad URL is a finding, not a crash
+        except Exception as exc:  # noqa: BLE001 - a bad URL or missing driver is a finding, not a crash
             report.add("store", FAIL, f"cannot open {settings.effective_database_url.split('@')[-1]}: {exc}",
                        "check MATHTUTOR_DATABASE_URL and that the database server runs")
             return
     try:
+        reachable = store.ping()
         info = store.health()
     finally:
         if opened:
             store.close()
     where = f"{info.get('dialect')} {info.get('url')}"
-    if info.get("ok"):
-        report.add("store", OK, f"{where}: reachable, writable, at migration {info.get('revision')} (head)")
-    elif info.get("revision") is None and "error" in info and "schema" not in info["error"]:
-        report.add("store", FAIL, f"{where}: not reachable: {info['error']}",
+    if not reachable:
+        report.add("store", FAIL, f"{where}: not reachable: {info.get('error')}",
                    "start the database server, or correct MATHTUTOR_DATABASE_URL")
+    elif info.get("ok"):
+        report.add("store", OK, f"{where}: reachable, writable, at migration {info.get('revision')} (head)")
     elif info.get("revision") != info.get("head"):
         report.add("store", FAIL if info.get("revision") else WARN,
                    f"{where}: at migration {info.get('revision') or 'none (blank)'}, the code needs {info.get('head')}",

@@ -63,7 +63,8 @@ def _resolve(model: str, report: Report) -> Path | None:
         from huggingface_hub import snapshot_download
         return Path(snapshot_download(repo_id=model, local_files_only=True))
     except Exception as exc:  # noqa: BLE001 - any miss in the cache is the same advice
-        report.add("files", FAIL, f"hub id {model} is not in this machine's Hugging Face cache ({type(exc).__name__})",
+        report.add("files", FAIL, f"{model} is neither a folder here nor a hub id in this machine's Hugging Face "
+                   f"cache ({type(exc).__name__})",
                    f"on a machine with internet run `hf download {model} --local-dir DIR`, copy DIR here and "
                    "set MATHTUTOR_MODEL=DIR")
         return None
