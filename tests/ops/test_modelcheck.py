@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from tutor.cli import main
 from tutor.ops.gpu import Gpu, find_gpus
-from tutor.ops.modelcheck import EXPECTED_SHAPE, _estimated_params, check_model, kv_bytes_per_token, memory_verdict
+from tutor.ops.modelcheck import _estimated_params, check_model, kv_bytes_per_token, memory_verdict
 
 GiB = 1024 ** 3
 DEEPSEEK_CONFIG = {"architectures": ["LlamaForCausalLM"], "hidden_size": 4096, "intermediate_size": 11008,
@@ -136,7 +136,6 @@ def test_the_text_report_names_every_part(format_model_dir):
     assert result.exit_code == 0
     for part in ("shape", "tokenizer", "weights", "memory", "gpu"):
         assert f" {part} " in result.output
-    assert EXPECTED_SHAPE["hidden_size"] == 4096
 
 
 @pytest.mark.gpu
