@@ -2,7 +2,7 @@
 added to `main` by that module's `register()`:
 
 - `web`: serve; `config`: settings; `solver`: solve, eval; `tutoring`: eval-tutor
-- `grading`: grade, check-step; `sandbox`: sandbox exec|check
+- `grading`: grade, check-step; `work`: check-work; `sandbox`: sandbox exec|check
 - `store`: db (and the store as the other commands open it); `users`: user, learner delete;
   `classes`: class, export; `admin`: admin roster|flags|resolve-flag|audit (these three call tutor.school)
 - `ops`: model check, backup, restore, doctor, service-unit (these call tutor.ops)
@@ -24,6 +24,7 @@ COMMAND_MODULES = [
     "tutor.cli.classes",
     "tutor.cli.sandbox",
     "tutor.cli.grading",
+    "tutor.cli.work",
     "tutor.cli.solver",
     "tutor.cli.admin",
     "tutor.cli.ops",
