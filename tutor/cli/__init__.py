@@ -6,6 +6,7 @@ added to `main` by that module's `register()`:
 - `store`: db (and the store as the other commands open it); `users`: user, learner delete;
   `classes`: class, export; `admin`: admin roster|flags|resolve-flag|audit (these three call tutor.school)
 - `ops`: model check, backup, restore, doctor, service-unit (these call tutor.ops)
+- `practice`: practice-sim, practice bank|generate|approve, learner fit (these call tutor.practice)
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ COMMAND_MODULES = [
     "tutor.cli.solver",
     "tutor.cli.admin",
     "tutor.cli.ops",
+    "tutor.cli.practice",
 ]
 
 
