@@ -348,3 +348,8 @@ class AuditEntry(Base):
     target_id: Mapped[int | None] = mapped_column(Integer)
     target_label: Mapped[str] = mapped_column(CleanString(256), default="")
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+# The practice tables live in their own module on the same Base; importing it here registers them
+# wherever the models are (the migrations' metadata, the schema check).
+from tutor.store import practice_models as _practice_models  # noqa: E402,F401
