@@ -64,7 +64,7 @@ def check_work(work: str, key: WorkKey, timeout: float | None = None) -> WorkVer
     arithmetic = (slips[0][1], slips[0][2]) if slips else None
     # a slip whose written result is the key's own value, or that nothing after it uses, does not
     # stop work that reaches the answer from being correct (MathDial's own references have such slips)
-    harmful = [s for s in slips if not _on_path(_claimed(s[2]), key.values)
+    harmful = [s for s in slips if s[2].contradiction or not _on_path(_claimed(s[2]), key.values)
                and _claimed(s[2]) in [v for other in lines[s[0] + 1:] for v in other.values]]
     if final is not None and key.answer is not None and close_enough(key.answer, final) and not harmful:
         return WorkVerdict(True, None, None, "Every line checks out, and it reaches the answer.", "", _show(final))
@@ -99,46 +99,45 @@ def _departure(lines: list[_Line], key: WorkKey, final: Fraction | None) -> tupl
 def _departure_in(scan: list[_Line], lines: list[_Line], key: WorkKey, known: set, good: frozenset,
                   final: Fraction | None) -> tuple[_Line, str, Calc | None] | None:
     for i, ln in enumerate(scan):
-        later = [v for other in lines[i + 1:] for v in other.values]
+        after = lines[i + 1:]
         for calc in ln.calcs:
             r = calc.result
-            if r is None or _on_path(r, good) or r in key.givens:
+            # a given counts as reached only where the line restates it (10 x 1 = 10), not when a
+            # calculation happens to land on another of the problem's numbers
+            if r is None or _on_path(r, good) or r in key.givens and r in calc.operands:
                 known.update(calc.operands)
                 if r is not None:
                     known.add(r)
                 continue
-            if r in later or (final is not None and r == final) or ln is lines[-1]:
-                return ln, _classify(calc, key, known, ln.math.text), calc
+            if _leads_astray(r, after, good, key, final) or ln is lines[-1]:
+                reached = any(c.result == key.answer for other in lines[:lines.index(ln)] for c in other.calcs)
+                return ln, _classify(calc, key, known, ln.math.text, reached), calc
             known.add(r)
             known.update(calc.operands)
         for v in ln.loose:
             if v in known or _on_path(v, good):
                 continue
-            if v in later or v == final:
+            if _leads_astray(v, after, good, key, final):
                 return ln, "misread_quantity", None
             known.add(v)
-        aligned = _misaligned(ln, key, later, final)
-        if aligned is not None:
-            return ln, "misread_quantity", None
     return None
 
 
-def _misaligned(ln: _Line, key: WorkKey, later: list[Fraction], final: Fraction | None) -> Fraction | None:
-    """A stated quantity that the rest uses, for what a key step counts, with another value ("His total
-    cost for supplies is $10" where the key's supplies cost $20)."""
-    if ln.calcs or not ln.loose or len(ln.math.words) < 2:
-        return None
-    scored = sorted(((len(ln.math.words & s.words), s) for s in key.steps), key=lambda t: -t[0])
-    if not scored or scored[0][0] < 2 or (len(scored) > 1 and scored[1][0] == scored[0][0]):
-        return None
-    best = scored[0][1]
-    for v in ln.loose:
-        if v != best.value and v not in key.values and (v in later or v == final) and v in best.operands:
-            return v
-    return None
+def _leads_astray(v: Fraction, after: list[_Line], good: frozenset, key: WorkKey, final: Fraction | None) -> bool:
+    """Does the rest of the work build on `v` towards a wrong result? A quantity no correct path has is
+    still another valid way when everything computed from it is on the key's path (200 x 1.2 = 240)."""
+    if final is not None and abs(v - final) < 1:
+        return True
+    for ln in after:
+        for calc in ln.calcs:
+            if v in calc.operands and calc.result is not None and (calc.result == final or not _on_path(
+                    calc.result, good) and calc.result not in key.givens):
+                return True
+    return False
 
 
-def _classify(calc: Calc, key: WorkKey, known: set, text: str) -> str:
+def _classify(calc: Calc, key: WorkKey, known: set, text: str, reached: bool = False) -> str:
+    """The kind of confusion of a departing calculation (`reached`: the key's answer was computed before)."""
     r = calc.result
     good = key.values
     if any(_unit_factor(r, k, text) for k in good):
@@ -148,7 +147,7 @@ def _classify(calc: Calc, key: WorkKey, known: set, text: str) -> str:
         return "misread_quantity"
     if any(_unit_factor(o, k, text) for o in ops for k in good | key.givens if o not in known):
         return "unit_slip"
-    if key.answer is not None and key.answer in ops and key.answer not in key.givens:
+    if key.answer is not None and key.answer in ops and (reached or key.answer not in key.givens):
         return "extra_step"
     pairs = [(a, b) for i, a in enumerate(ops) for b in ops[i + 1:]]
     for a, b in pairs:
@@ -183,13 +182,16 @@ def _unit_factor(value: Fraction, target: Fraction, text: str = "") -> Fraction 
     return None
 
 
-def _on_path(v: Fraction, good: frozenset) -> bool:
-    return any(close_enough(g, v) for g in good)
+def _on_path(v: Fraction | None, good: frozenset) -> bool:
+    return v is not None and any(close_enough(g, v) for g in good)
 
 
 def _wrong_arithmetic(calc: Calc) -> bool:
     """Are two adjacent sides unequal? A running total (`3/2 = 1.50 + 3.00 = 4.50`, where the middle
-    side starts from the value before it) is read as two calculations."""
+    side starts from the value before it) is read as two calculations. An equation in an unknown
+    that no value satisfies (`6 + 4 + 2 + x = 10 + x`) is wrong arithmetic too."""
+    if calc.contradiction:
+        return True
     for i in range(len(calc.values) - 1):
         a, b = calc.values[i], calc.values[i + 1]
         if a is None or b is None or close_enough(a, b):
@@ -217,13 +219,15 @@ def _final(lines: list[_Line]) -> Fraction | None:
 
 
 def _conclusion(lines: list[_Line], final: Fraction) -> _Line:
-    """The line that gives the final value as the answer: the first stating it for good, or the bare last line."""
+    """The line that gives the final value as the answer: the last one stating it, unless that is just
+    the bare answer repeated after a line that already said it."""
     stating = [ln for ln in lines if final in [c.result for c in ln.calcs] + ln.loose]
-    bare = stating[-1] if stating else lines[-1]
-    for ln in stating:
-        if ln is not bare or len(stating) == 1:
-            return ln
-    return bare
+    if not stating:
+        return lines[-1]
+    last = stating[-1]
+    if len(stating) > 1 and not last.calcs and len(last.loose) == 1 and len(last.math.words) == 0:
+        return stating[-2]
+    return last
 
 
 def _value(n: str) -> Fraction | None:

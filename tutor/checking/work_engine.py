@@ -21,31 +21,36 @@ def warm_up() -> None:
     evaluate([(("12 - 3", "9"), False), (("360", "3*_u"), True)])
 
 
-def evaluate(chains: list[tuple[tuple[str, ...], bool]]) -> list[tuple[list[Fraction | None], Fraction | None]]:
+def evaluate(chains: list[tuple[tuple[str, ...], bool]]) -> list[tuple[list[Fraction | None], Fraction | None, bool]]:
     """For each chain (its sides, whether it has an unknown): each side's exact value (None when it
-    cannot be read or holds the unknown) and the unknown's value when one equation fixes it."""
+    cannot be read or holds the unknown), the unknown's value when one equation fixes it, and whether
+    an equation in the unknown has no solution at all (`12 + x = 10 + x`)."""
     out = []
     for sides, has_unknown in chains:
         try:
             out.append(_chain(sides, has_unknown))
         except (ArithmeticError, ValueError, TypeError, RecursionError, MemoryError, SyntaxError):
-            out.append(([None] * len(sides), None))
+            out.append(([None] * len(sides), None, False))
     return out
 
 
-def _chain(sides: tuple[str, ...], has_unknown: bool) -> tuple[list[Fraction | None], Fraction | None]:
+def _chain(sides: tuple[str, ...], has_unknown: bool) -> tuple[list[Fraction | None], Fraction | None, bool]:
     exprs = [_read(s) for s in sides]
     values = [_fraction(e) for e in exprs]
-    unknown = None
+    unknown, contradiction = None, False
     if has_unknown:
         for a, b in zip(exprs, exprs[1:]):
-            if a is None or b is None or not (a - b).has(_U):
+            if a is None or b is None or not (a.has(_U) or b.has(_U)):
                 continue
-            roots = sympy.solve(sympy.Eq(a, b), _U)
+            difference = sympy.simplify(a - b)
+            if not difference.has(_U):
+                contradiction = difference != 0
+                break
+            roots = sympy.solve(difference, _U)
             if len(roots) == 1:
                 unknown = _fraction(roots[0])
             break
-    return values, unknown
+    return values, unknown, contradiction
 
 
 def _fraction(e) -> Fraction | None:

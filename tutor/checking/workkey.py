@@ -66,6 +66,7 @@ class Calc:
     values: list[Fraction | None]
     unknown_value: Fraction | None
     operands: tuple[Fraction, ...]
+    contradiction: bool = False   # an equation in the unknown that no value satisfies
 
     @property
     def result(self) -> Fraction | None:
@@ -86,10 +87,10 @@ def evaluated(lines: list[LineMath], timeout: float | None = None) -> list[list[
     results = get_pool().call("tutor.checking.work_engine:evaluate",
                               [(c.sides, bool(c.unknown)) for _, c in flat], timeout=max(timeout, 2.0 + 0.05 * len(flat)))
     out: list[list[Calc]] = [[] for _ in lines]
-    for (li, chain), (values, unknown) in zip(flat, results):
+    for (li, chain), (values, unknown, contradiction) in zip(flat, results):
         operands = tuple(Fraction(_exact(n)) for n in _NUM_RE.findall(chain.sides[0] if not chain.unknown
                                                                        else " ".join(chain.sides)))
-        out[li].append(Calc(lines[li].index, chain.sides, values, unknown, operands))
+        out[li].append(Calc(lines[li].index, chain.sides, values, unknown, operands, contradiction))
     return out
 
 

@@ -147,7 +147,7 @@ def _number(token: str) -> str:
     if "/" in t:
         return f"({t})"
     if t.endswith("%"):
-        return f"({t[:-1]})/100"
+        return f"(({t[:-1]})/100)"
     return t
 
 
@@ -253,7 +253,7 @@ def _chains(piece: list[tuple[str, str]]) -> tuple[list[Chain], list[str]]:
                 close()
             elif prev_kind == ")":
                 cur.append("*")
-            cur.append(tok if "/" not in tok else f"({tok})")
+            cur.append(tok)
             prev_kind = "num"
             gap = False
         else:
