@@ -28,7 +28,7 @@ ROLES = ("student", "teacher", "admin")
 PROBLEM_SOURCES = ("student", "teacher", "dataset")
 MODES = ("tutor", "solve")
 STATUSES = ("active", "finished", "interrupted")
-ATTEMPT_KINDS = ("answer", "step")
+ATTEMPT_KINDS = ("answer", "step", "work")   # work: a whole worked solution
 FLAG_SOURCES = ("system", "teacher")
 
 
@@ -163,6 +163,8 @@ class Problem(Base):
     source_ref: Mapped[str | None] = mapped_column(CleanString(256))  # dataset file and row, for dataset problems
     reference_answer: Mapped[str | None] = mapped_column(CleanText)
     reference_set_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # a teacher's worked solution (GSM8K-style lines); the key's steps are recomputed from it
+    reference_solution: Mapped[str | None] = mapped_column(CleanText)
     skills: Mapped[list[str]] = mapped_column(JSON, default=list)
     problem_set_id: Mapped[int | None] = mapped_column(ForeignKey("problem_sets.id", ondelete="SET NULL"), index=True)
     position: Mapped[int] = mapped_column(Integer, default=0)
@@ -286,6 +288,7 @@ class Attempt(Base):
     step: Mapped[int | None] = mapped_column(Integer)
     input: Mapped[str] = mapped_column(CleanText)            # as typed
     verdict: Mapped[str] = mapped_column(CleanString(32))    # correct | incorrect | valid | invalid | unreadable
+    # for a step or worked solution: its first line that departs from every correct path (1-based)
     feedback: Mapped[str] = mapped_column(CleanText, default="")
     first_bad_line: Mapped[int | None] = mapped_column(Integer)
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

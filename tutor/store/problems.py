@@ -50,7 +50,8 @@ class ProblemsMixin(StoreBase):
     def create_problem(self, text: str, *, source: str = "teacher", reference_answer: str | None = None,
                        reference_set_by: int | None = None, skills: Iterable[str] = (),
                        problem_set_id: int | None = None, position: int | None = None,
-                       source_ref: str | None = None, created_by: int | None = None) -> ProblemRecord:
+                       source_ref: str | None = None, created_by: int | None = None,
+                       reference_solution: str | None = None) -> ProblemRecord:
         if source_ref is not None and len(source_ref) > 256:
             raise BadInput("source_ref is longer than 256 characters")
 
@@ -61,7 +62,7 @@ class ProblemsMixin(StoreBase):
             row = new_problem(s, text, source=source, created_by=created_by, reference_answer=reference_answer,
                               reference_set_by=reference_set_by if reference_answer is not None else None,
                               skills=_skills(skills), problem_set_id=problem_set_id, position=pos or 0,
-                              source_ref=source_ref)
+                              source_ref=source_ref, reference_solution=_solution(reference_solution))
             return to_record(ProblemRecord, row)
         return self._write(tx)
 
@@ -73,6 +74,17 @@ class ProblemsMixin(StoreBase):
             row = _problem(s, problem_id)
             row.reference_answer = answer
             row.reference_set_by = set_by if answer is not None else None
+            s.flush()
+            return to_record(ProblemRecord, row)
+        return self._write(tx)
+
+    def set_reference_solution(self, problem_id: int, solution: str | None, *, set_by: int | None) -> ProblemRecord:
+        """A teacher's worked solution for the problem (None removes it); sessions prepared after this use it."""
+        def tx(s: Session) -> ProblemRecord:
+            row = _problem(s, problem_id)
+            row.reference_solution = _solution(solution)
+            if solution is not None and row.reference_set_by is None:
+                row.reference_set_by = set_by
             s.flush()
             return to_record(ProblemRecord, row)
         return self._write(tx)
@@ -161,3 +173,13 @@ class ProblemsMixin(StoreBase):
                         ordered.append(to_record(ProblemRecord, r))
             return ordered
         return self._read(tx)
+
+
+def _solution(text: str | None) -> str | None:
+    if text is None:
+        return None
+    if not isinstance(text, str) or not text.strip():
+        raise BadInput("the reference solution is empty")
+    if len(text) > MAX_PROBLEM_CHARS:
+        raise BadInput(f"the reference solution is longer than {MAX_PROBLEM_CHARS} characters")
+    return text.strip()

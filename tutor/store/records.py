@@ -77,6 +77,7 @@ class ProblemRecord:
     position: int
     created_by: int | None
     created_at: dt.datetime
+    reference_solution: str | None = None
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from tutor.events import Event
 from tutor.store.base import MAX_ID, StoreBase, utcnow
 from tutor.store.errors import BadInput, NotFound
-from tutor.store.models import (MODES, STATUSES, Assignment, Attempt, CodeCell, Enrollment, EventRow, Flag, HintShown,
+from tutor.store.models import (ATTEMPT_KINDS, MODES, STATUSES, Assignment, Attempt, CodeCell, Enrollment, EventRow, Flag, HintShown,
                                 Problem, TutorSession, clean_text)
 from tutor.store.problems import new_problem
 from tutor.store.records import EventRecord, SessionRecord, to_record
@@ -158,7 +158,7 @@ def insert_event(s: Session, session_id: int, kind: str, data: dict[str, Any], *
     elif kind in ATTEMPT_EVENT_KINDS:
         attempt_kind = data.get("attempt_kind") or data.get("kind")
         fb_line = data.get("first_bad_line")
-        typed = (Attempt, dict(session_id=session_id, kind=attempt_kind if attempt_kind in ("answer", "step") else "answer",
+        typed = (Attempt, dict(session_id=session_id, kind=attempt_kind if attempt_kind in ATTEMPT_KINDS else "answer",
                                step=_num(data, "step", int), input=str(data.get("input", data.get("text", ""))),
                                verdict=str(data.get("verdict", ""))[:32], feedback=str(data.get("feedback") or ""),
                                first_bad_line=fb_line if isinstance(fb_line, int) else None, at=now))
