@@ -3,6 +3,7 @@ confirmation that counts only what recomputes, with real kernels and the scripte
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 
@@ -11,6 +12,7 @@ import pytest
 from tests.fixtures.data import TORA_GSM8K
 from tests.tutoring.world import PROBLEM, VERIFY_BAD, World, tutor_settings
 from tutor.tutoring.key import prepare_key
+from tutor.tutoring.key_program import expr_words
 from tutor.tutoring.key_steps import derive_steps, reasoning_before_cells
 from tutor.tutoring.verification import meaningful_check
 
@@ -124,3 +126,16 @@ def test_without_a_kernel_the_key_is_unconfirmed_and_one_step(tmp_path):
 def test_a_check_program_counts_only_when_it_recomputes_from_the_problem(program, meaningful):
     ok, why = meaningful_check([program], WORD_PROBLEM, "15")
     assert ok is meaningful, why
+
+
+@pytest.mark.parametrize("code, words", [
+    ("eggs_per_day - eggs_eaten - eggs_baked", "eggs per day − eggs eaten − eggs baked"),
+    ("(glass_cost + second_glass_cost) * (total_glasses / 2)", "(glass cost + second glass cost) × (total glasses ÷ 2)"),
+    ("solve(2*x + 3 - 17, x)", "solve 2 × x + 3 − 17 = 0 for x"),
+    ("solve(equation, x)", "solve equation for x"),
+    ("solve((eq1, eq2), (x, y))", "solve eq1 and eq2 for x and y"),
+    ("math.ceil(total / per_box)", "total ÷ per box, rounded up"),
+    ("max(profit_jewelry, profit_gadgets)", "the larger of profit jewelry and profit gadgets"),
+])
+def test_steps_are_worded_the_way_a_student_reads_the_code(code, words):
+    assert expr_words(ast.parse(code, mode="eval").body) == words
