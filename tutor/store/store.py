@@ -14,6 +14,7 @@ from tutor.store.errors import SchemaOutOfDate, StoreUnavailable
 from tutor.store.export import ExportMixin
 from tutor.store.flags import FlagsMixin
 from tutor.store.learning import LearningMixin
+from tutor.store.practice import PracticeMixin
 from tutor.store.problems import ProblemsMixin
 from tutor.store.reports import ReportsMixin
 from tutor.store.sessions import SessionsMixin
@@ -27,7 +28,7 @@ def _migrate():  # alembic is imported only when the schema is touched, to keep 
 
 
 class Store(UsersMixin, SigninsMixin, ClassesMixin, ProblemsMixin, SessionsMixin, LearningMixin, FlagsMixin, ReportsMixin,
-            ExportMixin, StoreBase):
+            ExportMixin, PracticeMixin, StoreBase):
     """The session store on one database URL (SQLite or PostgreSQL). Thread-safe: every method runs
     its own short transaction and returns plain dataclasses."""
 

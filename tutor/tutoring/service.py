@@ -21,9 +21,12 @@ from tutor.settings import Settings
 from tutor.tutoring.hints import BOTTOM_OUT, generate_hint
 from tutor.tutoring.kernels import LazyRunner, SessionKernels
 from tutor.tutoring.learner import BKTParams, observe
+from tutor.practice.evidence import is_evidence
+from tutor.practice.fit import fitted_params
 from tutor.tutoring.listing import (ProblemView, SessionSummary, SessionView, problem_views, session_summaries,
                                     session_view)
 from tutor.tutoring.preparation import prepare
+from tutor.tutoring.worked import check_worked
 from tutor.tutoring.session import check_answer, check_steps, opening_message, require_text, socratic_reply
 from tutor.tutoring.state import LiveSession, apply, first_attempt, rebuild
 from tutor.tutoring.stopping import stoppable, unless_stopped
@@ -131,7 +134,10 @@ class TutorService:
             return True
         if self.store.get_user(user_id).role in ("teacher", "admin"):
             return True
-        return any(p.id == problem.id for p in self.store.assigned_problems(user_id))
+        if any(p.id == problem.id for p in self.store.assigned_problems(user_id)):
+            return True
+        # approved problems of the class's practice bank (a generated variant waiting for approval is not)
+        return self.store.in_practice_bank([c.id for c in self.store.list_classes(student_id=user_id)], problem.id)
 
     def _start(self, live: LiveSession, problem: Any) -> Iterator[Event]:
         yield self.emit(live, SessionStarted(live.id, live.mode, live.question, live.problem_id))
@@ -308,8 +314,8 @@ class TutorService:
         out = []
         for skill in live.skills:
             current = self.store.get_mastery(live.user_id, skill)
-            change = observe(skill, current.p_known if current else None, correct, self.params)
-            p = self.params
+            p = fitted_params(self.store, live.class_id, skill, self.params)   # the class's fit, else the defaults
+            change = observe(skill, current.p_known if current else None, correct, p)
             self.store.update_mastery(live.user_id, skill, change.after, correct=correct, cause=cause,
                                       params=(p.p_init, p.p_learn, p.p_guess, p.p_slip), session_id=live.id)
             out.append(self.emit(live, MasteryUpdated(skill, round(change.after, 4), change.mastered)))
@@ -317,13 +323,13 @@ class TutorService:
 
     # --- submissions -------------------------------------------------------------------------------------
     def submit(self, user_id: int, session_id: int, text: str, kind: str = "answer") -> Iterator[Event]:
-        if kind not in ("answer", "step"):
-            raise BadInput('a submission is an "answer" or a "step"')
+        if kind not in ("answer", "step", "work"):
+            raise BadInput('a submission is an "answer", a "step" or "work" (a whole worked solution)')
         text = require_text(text, "answer" if kind == "answer" else "step", self.settings.tutoring.max_message_chars)
         live = self._get(user_id, session_id)
         if live.mode != "tutor":
             raise BadInput("answers and steps are checked in tutoring mode; this session is in solve mode")
-        if kind == "step":
+        if kind in ("step", "work"):
             lines = split_lines(text)   # as the step checker splits them (LaTeX \\ breaks too)
             limit = self.settings.tutoring.max_submission_lines
             if len(lines) > limit:
@@ -334,6 +340,9 @@ class TutorService:
         timeout = self.settings.tutoring.guard_timeout_s
         if kind == "answer":
             check = check_answer(live, text, timeout)
+        elif kind == "work":   # the first line that departs from every correct path, and a question about it
+            check = check_worked(live, text, timeout, self.settings.grading.timeout_s, self.store,
+                                 self.settings.tutoring.max_submission_lines)
         else:
             check = check_steps(live, text, timeout, self.settings.tutoring.max_submission_lines,
                                 step_timeout=self.settings.grading.timeout_s)
@@ -341,6 +350,8 @@ class TutorService:
                                first_bad_line=check.first_bad_line, step=live.step, solved=check.solved, input=text,
                                advanced_to=check.advanced_to, reached_end=check.reached_end)
         first = first_attempt(live, event)
+        if first and not is_evidence(live, kind, text):
+            first = None   # a trivial step, or an answer after a bottom-out hint, shows no knowing
         self.emit(live, event)
         mastery = self._observe(live, correct=first, cause=kind) if first is not None else []
         if kind == "answer" and check.verdict == "unchecked":

@@ -44,6 +44,7 @@ class LiveSession:
     attempts: list[tuple[str, str, str]] = field(default_factory=list)   # (answer|step, input, verdict)
     solved: bool = False
     revealed: bool = False              # bottom-out of the last step shown
+    bottomed_out: bool = False          # some step's bottom-out was shown: answers after it are no evidence
     reached_end: bool = False           # the work reached the final result: the next move is to submit it
     allow_skip: bool = field(default=False, compare=False)
     status: str = field(default="active", compare=False)   # the store's status (interrupted ones resume on use)
@@ -116,6 +117,7 @@ def _hint(s: LiveSession, d: Mapping[str, Any]) -> None:
         s.observed.add(step)
     s.level = level
     if d.get("bottom_out"):
+        s.bottomed_out = True
         if step >= steps:
             s.revealed = True
         else:   # the worked step is done: the ladder starts again on the next step
