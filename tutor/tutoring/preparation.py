@@ -18,6 +18,7 @@ from tutor.errors import SandboxUnavailable, TutorError
 from tutor.events import Event, KeyStatus
 from tutor.solver.prompt import build_prompt
 from tutor.tutoring.key import AnswerKey, KeyStep, prepare_key
+from tutor.tutoring.key_reference import reference_solution_key
 from tutor.tutoring.skills import tag_problem
 from tutor.tutoring.state import LiveSession, key_from_record, key_steps_for_store
 
@@ -35,7 +36,9 @@ def prepare(svc: "TutorService", live: LiveSession, reference: str | None) -> It
     """Solve privately, record the key (and flags for the teacher), tag skills. A stop half-way keeps
     nothing: the key stays pending and is prepared when the student continues."""
     yield KeyStatus("preparing", message="Working out the problem privately…")
-    key = reusable_key(svc.store, live, reference)
+    # a teacher's worked solution is the key (its values recomputed); the model solves only without one
+    key = reference_solution_key(svc.store, live.problem_id, live.question, svc.settings.grading.timeout_s) \
+        or reusable_key(svc.store, live, reference)
     if key is None:
         key = _solve(svc, live, reference)
         if key is None:
