@@ -84,7 +84,7 @@ class PracticeService:
             choice = Choice(choice.problem_id, choice.skill, "practice",
                             to_master(estimates.get(choice.skill, params.p_init), params), choice.difficulty)
         why = choice.why()
-        self.store.record_pick(user_id, choice.problem_id, skill=choice.skill, reason=choice.reason, why=why, at=now)
+        self.store.record_pick(user_id, choice.problem_id, skill=choice.skill, reason=choice.reason, why=why)
         return NextProblem(choice.problem_id, self.store.get_problem(choice.problem_id).text, choice.skill,
                            choice.reason, why)
 

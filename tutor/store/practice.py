@@ -165,11 +165,11 @@ class PracticeMixin(StoreBase):
         return self._write(tx)
 
     # --- picks and what the student did -------------------------------------------------------------
-    def record_pick(self, user_id: int, problem_id: int, *, skill: str, reason: str, why: str,
-                    at: dt.datetime) -> PickRecord:
+    def record_pick(self, user_id: int, problem_id: int, *, skill: str, reason: str, why: str) -> PickRecord:
+        """Stamped with the store's own time, like the sessions it is later matched with."""
         def tx(s: Session) -> PickRecord:
             row = PracticePick(user_id=user_id, problem_id=problem_id, skill=skill[:128], reason=reason[:16],
-                               why=why, picked_at=at, settled=False)
+                               why=why, picked_at=utcnow(), settled=False)
             s.add(row)
             s.flush()
             return to_record(PickRecord, row)
