@@ -6,8 +6,8 @@
 - State changes must come from our own origin. Gradio's routes know nothing of our CSRF tokens, so
   there the browser's Origin header is required; `Origin: null` (sandboxed frames, data: URLs) is
   refused everywhere.
-- `X-Forwarded-Host` is dropped: Gradio builds redirects and its API root from it, which would let a
-  request steer a user's browser to another host.
+- `X-Forwarded-Host` (and Gradio's own `X-Gradio-Server`) is dropped: Gradio builds redirects and its
+  API root from it, which would let a request steer a user's browser to another host.
 - Answers get a Content-Security-Policy that lets the page load scripts, styles, images and fonts only
   from this app, and no `Access-Control-Allow-*` header (Gradio grants credentialed CORS to some
   origins; we serve no other origin).
@@ -25,7 +25,8 @@ MAX_BODY_BYTES = 1024 * 1024          # forms, JSON and Gradio events: the longe
 UPLOAD_OVERHEAD_BYTES = 64 * 1024     # multipart headers around an uploaded file
 _SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 _FILE_ROUTES = ("/upload", "/process_recording")
-_DROPPED_REQUEST_HEADERS = {b"x-forwarded-host", b"x-forwarded-server"}
+# Gradio builds its root URL (redirects, the page's API address) from the first one it finds of these
+_DROPPED_REQUEST_HEADERS = {b"x-forwarded-host", b"x-forwarded-server", b"x-gradio-server"}
 
 CONTENT_SECURITY_POLICY = "; ".join([
     "default-src 'self'",

@@ -55,10 +55,12 @@ def test_redirects_never_follow_x_forwarded_host(live_server):
     live_server.user("ada")
     with live_server.client() as c:
         token = sign_in(c, "ada")
-        evil = {"x-forwarded-host": "evil.example", "origin": live_server.url}
-        gradio_logout = c.get("/tutor/logout", headers=evil)
-        assert "evil.example" not in gradio_logout.headers.get("location", "")
-        assert "evil.example" not in c.get("/tutor/config", headers=evil).text
+        for header in ("x-forwarded-host", "x-gradio-server"):
+            value = "evil.example" if header == "x-forwarded-host" else "http://evil.example"
+            evil = {header: value, "origin": live_server.url}
+            gradio_logout = c.get("/tutor/logout", headers=evil)
+            assert "evil.example" not in gradio_logout.headers.get("location", ""), header
+            assert "evil.example" not in c.get("/tutor/config", headers=evil).text, header
         r = c.post("/logout", data={"csrf_token": token}, headers=evil)
         assert r.status_code == 303 and r.headers["location"] == "/login?signed_out=1"
 
