@@ -269,7 +269,7 @@ class ChatView:
     def _on_attempt(self, e: Any) -> None:
         self.flush()
         if e.input:
-            self.user(e.input, label="My answer:" if e.attempt_kind == "answer" else "My step:")
+            self.user(e.input, label={"answer": "My answer:", "work": "My work:"}.get(e.attempt_kind, "My step:"))
         icon, word = _VERDICT_MARK.get(e.verdict, ("•", escape(str(e.verdict))))
         line = f" (line {e.first_bad_line})" if e.first_bad_line else ""
         feedback = (e.feedback or "").strip()

@@ -96,7 +96,8 @@ def build(ctx: AppContext) -> gr.Blocks:
                     attempt = gr.Textbox(label="Submit a step or your final answer", lines=2, scale=4,
                                          elem_id="mt-attempt", placeholder="e.g. x = 3   (one step per line)")
                     with gr.Column(scale=2, min_width=200):
-                        kind = gr.Radio([("Final answer", "answer"), ("Step(s)", "step")], value="answer",
+                        kind = gr.Radio([("Final answer", "answer"), ("Step(s)", "step"),
+                                         ("My worked solution", "work")], value="answer",
                                         label="This is", elem_id="mt-kind")
                         check_btn = gr.Button("Check", variant="secondary", elem_id="mt-check")
                     verdict = gr.Markdown(elem_id="mt-verdict")
@@ -235,7 +236,7 @@ def build(ctx: AppContext) -> gr.Blocks:
                 yield {notice: f"⚠ {friendly('too_long')}"}
                 return
             sid = view.session_id
-            kind_ = attempt_kind if attempt_kind in ("answer", "step") else "answer"
+            kind_ = attempt_kind if attempt_kind in ("answer", "step", "work") else "answer"
             async for update in run_action("submit", view, user.id, sid,
                                            lambda: service.submit(user.id, sid, text, kind=kind_), attempt):
                 yield update

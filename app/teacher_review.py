@@ -169,7 +169,7 @@ class TranscriptRenderer:
 
     def _on_attempt(self, d: dict[str, Any], private: bool, ev: Any) -> None:
         kind = d.get("attempt_kind") or "answer"
-        label = "Answer" if kind == "answer" else "Step(s)"
+        label = {"answer": "Answer", "work": "Worked solution"}.get(kind, "Step(s)")
         self._say("user", f"**{label}:** {prose(d.get('input') or '')}")
         verdict = d.get("verdict") or ""
         mark = _VERDICT.get(verdict, escape(verdict))
