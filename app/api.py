@@ -44,7 +44,7 @@ class HintBody(BaseModel):
 
 class SubmitBody(BaseModel):
     text: str
-    kind: str = Field("answer", pattern="^(answer|step)$")
+    kind: str = Field("answer", pattern="^(answer|step|work)$")   # work: a whole worked solution
 
 
 def jsonable(value: Any) -> Any:
