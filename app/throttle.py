@@ -72,12 +72,12 @@ class LoginThrottle:
                 count.last_at = now
 
     def succeeded(self, name: str, device: str | None = None) -> None:
-        """A good sign-in clears the name's count (not the client's: a guesser with an account of their
-        own must not reset their address's count by signing in between guesses)."""
+        """A good sign-in clears the count it was held to: the device's, or else the name's. Never the
+        client's (a guesser with an account of their own would reset their address's count by signing
+        in between guesses), nor the name's from a remembered browser (the owner signing in must not hand
+        a stranger guessing their name a fresh allowance)."""
         with self._lock:
-            self._counts.pop(("name", name.strip().lower()), None)
-            if device:
-                self._counts.pop(("device", device), None)
+            self._counts.pop(("device", device) if device else ("name", name.strip().lower()), None)
 
     def _forget(self, now: float) -> None:
         stale = [k for k, c in self._counts.items() if now - c.last_at > _FORGET_AFTER_S]

@@ -87,6 +87,7 @@ def test_nobody_can_lock_the_admin_out_of_a_browser_they_used_before(web_factory
         assert statuses[:2] == [401, 401] and 429 in statuses[2:]
         assert _try(guesser, "root", PASSWORD).status_code == 429        # a stranger's browser waits
         assert _try(admin, "root", PASSWORD).status_code == 303          # the admin's own browser does not
+        assert _try(guesser, "root", "guess again").status_code == 429    # and gave the guesser no fresh tries
 
 
 def test_one_client_guessing_many_names_backs_off(web_factory):
