@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Literal
 
-from tutor.checking.workkey import CONSTANTS, UNIT_FACTORS, UNIT_WORDS, Calc, WorkKey, close_enough, evaluated, _exact
+from tutor.checking.workkey import (CONSTANTS, UNIT_FACTORS, UNIT_WORDS, Calc, WorkKey, close_enough, evaluated,
+                                    exact_number)
 from tutor.checking.worklines import LineMath, read_work
 
 Kind = Literal["arithmetic", "wrong_operation", "unit_slip", "misread_quantity", "extra_step", "missing_step",
@@ -232,7 +233,7 @@ def _conclusion(lines: list[_Line], final: Fraction) -> _Line:
 
 def _value(n: str) -> Fraction | None:
     try:
-        return Fraction(_exact(n))
+        return Fraction(exact_number(n))
     except (ValueError, ZeroDivisionError):
         return None
 

@@ -88,7 +88,7 @@ def evaluated(lines: list[LineMath], timeout: float | None = None) -> list[list[
                               [(c.sides, bool(c.unknown)) for _, c in flat], timeout=max(timeout, 2.0 + 0.05 * len(flat)))
     out: list[list[Calc]] = [[] for _ in lines]
     for (li, chain), (values, unknown, contradiction) in zip(flat, results):
-        operands = tuple(Fraction(_exact(n)) for n in _NUM_RE.findall(chain.sides[0] if not chain.unknown
+        operands = tuple(Fraction(exact_number(n)) for n in _NUM_RE.findall(chain.sides[0] if not chain.unknown
                                                                        else " ".join(chain.sides)))
         out[li].append(Calc(lines[li].index, chain.sides, values, unknown, operands, contradiction))
     return out
@@ -100,7 +100,7 @@ def as_value(text: str) -> Fraction | None:
     if not nums:
         return None
     try:
-        return Fraction(_exact(nums[-1]))
+        return Fraction(exact_number(nums[-1]))
     except (ValueError, ZeroDivisionError):
         return None
 
@@ -109,7 +109,7 @@ def problem_givens(problem: str) -> frozenset[Fraction]:
     out = set()
     for n in numbers_of(problem or ""):
         try:
-            out.add(Fraction(_exact(n)))
+            out.add(Fraction(exact_number(n)))
         except (ValueError, ZeroDivisionError):
             continue
     return frozenset(out)
@@ -188,8 +188,9 @@ def _show(v: Fraction) -> str:
     return str(v.numerator) if v.denominator == 1 else f"{float(v):g}"
 
 
-def _exact(n: str) -> Fraction:
-    m = re.fullmatch(r"\(?(-?[\d.]+)\)?\s*/\s*\(?([\d.]+)\)?", n.strip())
+def exact_number(n: str) -> Fraction:
+    """A number as `worklines` writes it (`12`, `1.5`, `(2/5)`, `((20)/100)`), exactly."""
+    m = re.fullmatch(r"\(*(-?[\d.]+)\)?\s*/\s*\(?([\d.]+)\)*", n.strip())
     if m:
         return Fraction(m.group(1)) / Fraction(m.group(2))
     return Fraction(n.strip().strip("()"))
