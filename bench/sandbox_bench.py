@@ -5,7 +5,9 @@
 Cold kernel start, warm-pool acquire, warm round trip of a small SymPy solve (p50/p95), sustained
 cells/s at 1, 8 and 32 concurrent sessions, memory per idle kernel, all against the naive baseline
 evaluation harnesses use (a fresh `python -c` subprocess per cell that imports sympy), measured in
-the same run. Figures on a shared 2-core machine are noisy.
+the same run. Hardening figures: time from a forged reply to the kernel's replacement, CPU burned
+after a cell by what it left behind, and the largest write each mount accepts. Figures on a shared
+2-core machine are noisy.
 """
 
 from __future__ import annotations
@@ -22,8 +24,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sandbox import KernelPool, SandboxConfig  # noqa: E402
-from sandbox.kernel import Kernel, _children  # noqa: E402
+from sandbox import KernelPool, SandboxConfig, procfs  # noqa: E402
+from sandbox.kernel import Kernel  # noqa: E402
 
 SETUP = "from sympy import symbols, solve\nx = symbols('x')"
 CELL = "solve(x**2 - 5*x + 6, x)"
@@ -55,7 +57,7 @@ def kernel_memory(kernel: Kernel) -> tuple[int, int]:
     todo = [kernel.proc.pid]
     while todo:
         pid = todo.pop()
-        todo.extend(_children(pid))
+        todo.extend(procfs.children(pid))
         try:
             for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
                 if line.startswith("Rss:"):
@@ -65,6 +67,71 @@ def kernel_memory(kernel: Kernel) -> tuple[int, int]:
         except OSError:
             pass
     return rss, pss
+
+
+FORGED_REPLY = """
+import time
+k = get_ipython().kernel
+p = k.get_parent("shell")
+k.session.send(k.shell_stream, "execute_reply", {"status": "ok", "execution_count": 1, "user_expressions": {}},
+               parent=p, ident=k._parent_ident["shell"])
+k.session.send(k.iopub_socket, "status", {"execution_state": "idle"}, parent=p, ident=k._topic("status"))
+while True:
+    pass
+"""
+NO_REAPER = ("ip = get_ipython()\nfor cb in list(ip.events.callbacks['post_execute']):\n"
+             "    ip.events.unregister('post_execute', cb)\n")
+FILL = """
+import os
+def fill(d):
+    total = 0
+    for i in range(64):
+        try:
+            with open(f'{d}/fill{i}', 'wb') as f:
+                for _ in range(16):
+                    total += f.write(b'x' * (1 << 20))
+                    f.flush()
+        except OSError:
+            return total
+    return total
+print({d: fill(d) for d in ['/', '/dev', '/dev/shm', '/tmp', '/kernel', '/kernel/ipc', '/opt/venv', '/opt/venv/bin']})
+"""
+
+
+def sandbox_cpu(pids: list[int]) -> float:
+    return sum(procfs.cpu_seconds(p) for p in pids)
+
+
+def hardening(pool: KernelPool, timeout: float = 2.0) -> None:
+    s = pool.acquire("hard-forge")
+    s.run("1")
+    t = time.perf_counter()
+    r = s.run(FORGED_REPLY, timeout=timeout)
+    took = time.perf_counter() - t
+    print(f"forged execute_reply+idle at cell start, then spinning (cell timeout {timeout:g} s): kernel replaced "
+          f"after {took:.2f} s (the host's deadline; {took - timeout:.3f} s past it), restarted={r.restarted}")
+    pool.release("hard-forge")
+
+    s = pool.acquire("hard-cpu")
+    s.run(NO_REAPER + "import subprocess\nps = [subprocess.Popen(['sh', '-c', 'while :; do :; done']) for _ in range(2)]")
+    pid = s._kernel.pid
+    before = sandbox_cpu([pid])
+    time.sleep(1.0)
+    print(f"CPU burned in 1 s after a cell that left 2 spinning processes (its reaper switched off): "
+          f"{sandbox_cpu([pid]) - before:.3f} s (processes left: {len(procfs.descendants(pid))})")
+    s.run("1")
+    pid = s._kernel.pid
+    r = s.run("import threading\ndef spin():\n    while True:\n        pass\n"
+              "threading.Thread(target=spin, daemon=True).start()")
+    gone = not procfs.state(pid) or procfs.state(pid) in ("Z", "X")
+    print(f"cell that left a spinning thread: kernel replaced={r.restarted}, its process gone on return={gone}")
+    pool.release("hard-cpu")
+
+    s = pool.acquire("hard-fill")
+    r = s.run(FILL, timeout=60)
+    sizes = eval(r.stdout) if r.stdout else {}   # the kernel printed a dict of ints: bench-only
+    print("largest write accepted per mount: " + ", ".join(f"{d} {n / (1 << 20):.0f} MiB" for d, n in sizes.items()))
+    pool.release("hard-fill")
 
 
 def throughput(pool: KernelPool, n: int, seconds: float) -> float:
@@ -117,6 +184,8 @@ def main() -> None:
             k.kill()
         print(f"cold start to ready (bwrap + python + sympy import + handshake), n={len(cold)}: "
               f"p50 {ms(pct(cold, 50))}, max {ms(max(cold))}")
+
+        hardening(pool)
 
         acquire = []
         for i in range(args.acquires):

@@ -49,7 +49,10 @@ class KernelCgroup:
 class Cgroups:
     """Finds a writable hierarchy once; `create()` makes one capped group per kernel."""
 
-    def __init__(self) -> None:
+    def __init__(self, kernels: int = 16) -> None:
+        # v2 group scheduling weighs our parent group like ONE process against everything else on
+        # the machine; weighted for `kernels` processes, each kernel competes like a process would.
+        self.kernels = max(1, kernels)
         self.version: str | None = None
         self.reason = ""
         self._parents: dict[str, Path] = {}   # controller -> our parent group
@@ -88,13 +91,17 @@ class Cgroups:
             (own / "cgroup.subtree_control").write_text(" ".join("+" + c for c in wanted))
             (parent / "cgroup.subtree_control").write_text(" ".join("+" + c for c in wanted))
             self.version, self._parents = "v2", {c: parent for c in wanted}
+            if "cpu" in wanted:
+                _try_write(parent / "cpu.weight", str(min(10_000, 100 * self.kernels)))
             return
         if (ROOT / "memory" / "memory.limit_in_bytes").exists():
             for ctrl in ("memory", "pids", "cpu"):
                 own = self._own(ctrl)
                 if own is None or not (ROOT / ctrl).is_dir() or (ctrl == "cpu" and not (ROOT / ctrl / "cpu.cfs_quota_us").exists()):
                     continue
-                parent = ROOT / ctrl / own.lstrip("/") / GROUP
+                # cpu groups sit beside the app's own group, not under a shared parent: group
+                # scheduling weighs a parent like ONE process, each kernel should weigh like one.
+                parent = ROOT / ctrl / own.lstrip("/") / (GROUP if ctrl != "cpu" else "")
                 parent.mkdir(exist_ok=True)
                 if not os.access(parent, os.W_OK):
                     raise PermissionError(f"{parent} is not writable")
@@ -131,7 +138,7 @@ class Cgroups:
                     group.dirs.append(p)
                     (p / "pids.max").write_text(str(max_pids))
                 if quota and self.has_cpu:
-                    q = self._parents["cpu"] / name
+                    q = self._parents["cpu"] / f"{GROUP}-{name}"
                     q.mkdir()
                     group.dirs.append(q)
                     (q / "cpu.cfs_period_us").write_text(str(period))

@@ -130,7 +130,7 @@ class Jail:
         self.uid = self.gid = None
         self.bpf: bytes | None = None
         self.after_start_bpf: bytes | None = None
-        self.cgroups = Cgroups()
+        self.cgroups = Cgroups(config.max_kernels)
         self.layers: dict[str, Layer] = {}
         # bwrap's --die-with-parent is PR_SET_PDEATHSIG, which fires when the *thread* that forked
         # exits; all spawns go through this one long-lived thread so no kernel dies with a caller.

@@ -4,9 +4,10 @@ protocol over the ipc transport), with the per-cell execute loop.
 The per-cell path is one message out and a zmq poll over the kernel's sockets: no process spawns,
 no sleeps. The host trusts nothing the kernel sends: replies to other requests are ignored,
 messages are size-capped by libzmq, output is capped here, and a lost connection kills the kernel.
-A cell ends on the host's terms: its reply must be followed by an answer to the host's own request
-before the deadline (a forged reply does not end it), then the kernel is stopped (SIGSTOP) until
-the next cell, whatever the cell left behind is killed, and new threads get the kernel replaced.
+A cell ends on the host's terms: besides its reply, the kernel must answer a request of the host's
+own queued behind the cell before the deadline (a forged reply does not end it); then the kernel is
+stopped (SIGSTOP) until the next cell, whatever the cell left behind is killed, and threads it
+started get the kernel replaced.
 """
 
 from __future__ import annotations
@@ -242,27 +243,42 @@ class Kernel:
         self.last_used = start
         cell = Cell(cap=c.max_output_bytes)
         procfs.resume(self.pid)   # stopped since its last cell
-        msg = self.session.send(self.sockets["shell"], "execute_request", {
+        shell = self.sockets["shell"]
+        msg_id = self.session.send(shell, "execute_request", {
             "code": code, "silent": False, "store_history": True, "user_expressions": {},
-            "allow_stdin": False, "stop_on_error": False})
-        msg_id = msg["header"]["msg_id"]
+            "allow_stdin": False, "stop_on_error": False})["header"]["msg_id"]
+        # A request of the host's own, queued behind the cell: the kernel answers it only once the
+        # cell really ended. A cell can forge its reply and idle with the kernel's key; it cannot
+        # answer this without reading its own shell socket.
+        ping = self.session.send(shell, "kernel_info_request")["header"]["msg_id"]
         deadline = start + timeout
-        interrupted_at = None
-        stopped = False
-        while not (cell.idle and cell.replied):
+        interrupted_at = ended_at = None
+        stopped = synced = False
+        while not (cell.idle and cell.replied and synced):
             now = time.monotonic()
-            # a Stop waits for the cell to start: an interrupt before that is lost, and the cell would run on
-            stop = cancel is not None and cancel.is_set() and cell.started
-            if interrupted_at is None and (now >= deadline or stop):
-                stopped = now < deadline
-                self.interrupt()
-                interrupted_at = now
-            limit = interrupted_at + c.interrupt_grace_s if interrupted_at is not None else deadline
-            if now >= limit:
-                return self._failed(cell, start, timed_out=not stopped, etype="Stopped" if stopped else "TimeoutError",
-                                    why=("Stopped; the cell ignored the interrupt, so" if stopped else
-                                         f"Cell exceeded {timeout:g} s and ignored the interrupt;") +
-                                        " the kernel was killed and replaced (variables are lost)"), True
+            if cell.idle and cell.replied:   # the kernel says the cell ended; the ping proves it
+                ended_at = ended_at or now
+                limit = max(deadline if interrupted_at is None else interrupted_at + c.interrupt_grace_s,
+                            ended_at + c.interrupt_grace_s)
+                if now >= limit:
+                    self.lost = "reported completion but kept running"
+                    return self._failed(cell, start, timed_out=True,
+                                        why=f"Cell reported completion but kept running past {timeout:g} s; the "
+                                            "kernel was killed and replaced (variables are lost)"), True
+            else:
+                # a Stop waits for the cell to start: an interrupt before that is lost, and the cell would run on
+                stop = cancel is not None and cancel.is_set() and cell.started
+                if interrupted_at is None and (now >= deadline or stop):
+                    stopped = now < deadline
+                    self.interrupt()
+                    interrupted_at = now
+                limit = interrupted_at + c.interrupt_grace_s if interrupted_at is not None else deadline
+                if now >= limit:
+                    return self._failed(cell, start, timed_out=not stopped,
+                                        etype="Stopped" if stopped else "TimeoutError",
+                                        why=("Stopped; the cell ignored the interrupt, so" if stopped else
+                                             f"Cell exceeded {timeout:g} s and ignored the interrupt;") +
+                                            " the kernel was killed and replaced (variables are lost)"), True
             # Wake at least once a second to notice a kernel that died without closing sockets (ten
             # times a second while a Stop may come).
             events = self.poller.poll(max(1, min(int((limit - now) * 1000) + 1, 1000 if cancel is None else 100)))
@@ -273,12 +289,12 @@ class Kernel:
                     if recv_monitor_message(sock)["event"] != zmq.EVENT_CONNECTED:
                         self.lost = self.lost or "connection lost"
                     continue
-                while True:
-                    m = self._recv(sock)
-                    if m is None:
-                        break
-                    if m.get("parent_header", {}).get("msg_id") == msg_id:
-                        cell.take(m, sock is self.sockets["shell"])
+                while (m := self._recv(sock)) is not None:
+                    parent = m.get("parent_header", {}).get("msg_id")
+                    if parent == msg_id:
+                        cell.take(m, sock is shell)
+                    elif parent == ping and sock is shell:
+                        synced = True
             if self.lost:
                 if self.proc.poll() is None:
                     why = ("The kernel sent a message larger than the limit "
@@ -287,16 +303,6 @@ class Kernel:
                     why = f"The kernel died (exit status {self.proc.returncode}); its state was lost"
                 return self._failed(cell, start, timed_out=False, why=why, etype="KernelDied"), True
         timed_out = interrupted_at is not None and not stopped
-        now = time.monotonic()
-        if not self._sync(now + c.interrupt_grace_s if interrupted_at is not None
-                          else max(deadline, now + c.interrupt_grace_s)):
-            if self.lost:
-                return self._failed(cell, start, timed_out=False, etype="KernelDied",
-                                    why=f"The kernel died or broke its connection ({self.lost}); its state was lost"), True
-            self.lost = "reported completion but kept running"
-            return self._failed(cell, start, timed_out=True,
-                                why=f"Cell reported completion but kept running past {timeout:g} s; the kernel was "
-                                    "killed and replaced (variables are lost)"), True
         if timed_out:
             cell.error = CellError("TimeoutError", f"Cell exceeded {timeout:g} s and was interrupted", "")
         elif stopped:
@@ -310,35 +316,12 @@ class Kernel:
             return cell.result(timed_out=timed_out, restarted=True, duration_s=self.last_used - start), True
         return cell.result(timed_out=timed_out, duration_s=self.last_used - start), False
 
-    def _sync(self, limit: float) -> bool:
-        """True once the kernel answers a request of the host's own, sent after the cell's reply: a
-        cell can forge its reply and idle with the kernel's key, but not answer a request that its
-        still-running code never reads. False at `limit` (or if the kernel is lost)."""
-        ping = self.session.send(self.sockets["shell"], "kernel_info_request")["header"]["msg_id"]
-        shell = self.sockets["shell"]
-        while not self.lost:
-            now = time.monotonic()
-            if now >= limit:
-                return False
-            events = self.poller.poll(max(1, min(int((limit - now) * 1000) + 1, 1000)))
-            if not events and self.proc.poll() is not None:
-                self.lost = f"kernel exited with status {self.proc.returncode}"
-            for sock, _ in events:
-                if sock in self.monitors:
-                    if recv_monitor_message(sock)["event"] != zmq.EVENT_CONNECTED:
-                        self.lost = self.lost or "connection lost"
-                    continue
-                while (m := self._recv(sock)) is not None:
-                    if sock is shell and m.get("parent_header", {}).get("msg_id") == ping:
-                        return True
-        return False
-
     def _park(self) -> str:
         """Between cells nothing of the kernel may run: stop it until the next cell, kill every
         process the cell left, and report threads it started (they cannot be killed one by one)."""
-        if not procfs.stop(self.pid):
+        if not procfs.stop(self.pid, self.config.interrupt_grace_s):
             return "it could not be stopped between cells"
-        procfs.kill_descendants(self.pid)
+        procfs.kill_descendants(self.pid)   # the kernel is stopped: nothing can start new ones
         extra = procfs.threads(self.pid) - self.threads
         return f"the cell left {len(extra)} thread(s) running" if extra else ""
 

@@ -37,7 +37,7 @@ def children(pid: int) -> list[int]:
     return found
 
 
-def state(pid: int) -> str:
+def state(pid: int | str) -> str:
     """One-letter state of a process or thread ("" once it is gone)."""
     try:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
@@ -76,19 +76,24 @@ def cpu_seconds(pid: int) -> float:
 
 
 def stop(pid: int, timeout: float = 0.5) -> bool:
-    """SIGSTOP the kernel and wait until every thread of it is stopped (a thread being created
-    while the signal arrives gets the stop too). False if it did not stop in time."""
+    """SIGSTOP the kernel and wait until every thread of it has stopped, so that none is still
+    between a fork and its stop when the caller lists the kernel's children (a thread created as
+    the signal arrives stops too). False if it did not stop in time."""
     try:
         os.kill(pid, signal.SIGSTOP)
     except OSError:
         return False
     deadline = time.monotonic() + timeout
     while True:
-        if all(state(t) in ("T", "t", "Z", "X", "") for t in _task_paths(pid)):
+        try:
+            tids = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            return False
+        if all(state(f"{pid}/task/{t}") in ("T", "t", "Z", "X", "") for t in tids):
             return True
         if time.monotonic() > deadline:
             return False
-        time.sleep(0.0005)
+        time.sleep(0.0002)
 
 
 def resume(pid: int) -> None:
@@ -114,10 +119,3 @@ def kill_descendants(pid: int, rounds: int = 50) -> int:
                 pass
         time.sleep(0.001)
     return killed
-
-
-def _task_paths(pid: int) -> list[str]:
-    try:
-        return [f"{pid}/task/{t}" for t in os.listdir(f"/proc/{pid}/task")]
-    except OSError:
-        return []
