@@ -18,6 +18,7 @@ import gradio as gr
 
 from app.context import AppContext
 from app.messages import friendly
+from app.practice_panel import Panel
 from app.render import LATEX_DELIMITERS, ChatView
 from app.theme import CSS, THEME
 from tutor.errors import TutorError
@@ -58,6 +59,7 @@ def build(ctx: AppContext) -> gr.Blocks:
     def who(request: gr.Request) -> Any:
         return ctx.user_from_gradio(request, ROLES)
 
+    practice = Panel(ctx)   # Next problem (and why), the student's progress
     with gr.Blocks(title="Math tutor") as demo:
         view_state = gr.State(None)  # the ChatView this page shows (rebuilt from the store on resume)
         with gr.Row(elem_id="mt-header"):
@@ -75,9 +77,11 @@ def build(ctx: AppContext) -> gr.Blocks:
                 gr.Markdown("### Your sessions")
                 history = gr.Radio(choices=[], label="Open an earlier session", elem_id="mt-history")
                 new_btn = gr.Button("New problem", elem_id="mt-new")
+                practice.progress_box()
             with gr.Column(scale=3):
                 status = gr.Markdown(elem_id="mt-status")
                 notice = gr.Markdown(elem_id="mt-notice")
+                practice.next_row()
                 chat = gr.Chatbot(elem_id="mt-chat", latex_delimiters=LATEX_DELIMITERS, height=560,
                                   buttons=["copy"], allow_tags=False, sanitize_html=True,
                                   group_consecutive_messages=False, label="Tutor")
@@ -109,7 +113,8 @@ def build(ctx: AppContext) -> gr.Blocks:
 
         def sidebar(user_id: int) -> dict[Any, Any]:
             sessions = service.list_sessions(user_id)
-            return {history: gr.update(choices=[(_session_label(s), s.id) for s in sessions], value=None)}
+            return {history: gr.update(choices=[(_session_label(s), s.id) for s in sessions], value=None),
+                    **practice.sidebar(user_id)}
 
         def on_load(request: gr.Request) -> dict[Any, Any]:
             user = who(request)
@@ -270,7 +275,7 @@ def build(ctx: AppContext) -> gr.Blocks:
             # "Stopped" itself comes in the chat with the action's end, so the page says it only when it did
             return {notice: f"■ {friendly('stopping')}" if stopping else f"ℹ {friendly('nothing_to_stop')}"}
 
-        every = [chat, status, rung, verdict, view_state, notice, history]
+        every = [chat, status, rung, verdict, view_state, notice, history, practice.progress]
         demo.load(on_load, None, every + [header, mode, assigned, skip_btn], api_visibility="private",
                   concurrency_limit=None)
         turn_kw = dict(concurrency_limit=settings.web.max_concurrent_turns, concurrency_id="turn",
@@ -286,6 +291,7 @@ def build(ctx: AppContext) -> gr.Blocks:
         stop_btn.click(on_stop, [view_state], [notice], concurrency_limit=None, api_visibility="private")
         history.input(on_open, [history], every, concurrency_limit=None, api_visibility="private")
         new_btn.click(on_new, None, every + [question], concurrency_limit=None, api_visibility="private")
+        practice.wire(who, run_action, ChatView, notice, every, **turn_kw)
     demo.queue(default_concurrency_limit=settings.web.max_concurrent_turns, max_size=settings.web.max_queue,
                api_open=False)
     return demo
