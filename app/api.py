@@ -157,7 +157,7 @@ def mount(app: FastAPI, ctx: AppContext) -> None:
     @router.post("/sessions/{session_id}/cancel", dependencies=[csrf])
     async def cancel(session_id: int, user: Any = student) -> dict[str, bool]:
         await owned(user, session_id)
-        stopping = await asyncio.to_thread(ctx.service.cancel, user.id, session_id)
+        stopping = await asyncio.to_thread(ctx.turns.stop, user.id, session_id)
         return {"ok": True, "stopping": bool(stopping)}   # False: nothing was running or waiting
 
     @app.exception_handler(RequestValidationError)

@@ -271,7 +271,7 @@ def build(ctx: AppContext) -> gr.Blocks:
             stopping = False
             if view is not None and view.session_id is not None:
                 ctx.own_session(user.id, view.session_id)
-                stopping = service.cancel(user.id, view.session_id)
+                stopping = ctx.turns.stop(user.id, view.session_id)
             # "Stopped" itself comes in the chat with the action's end, so the page says it only when it did
             return {notice: f"■ {friendly('stopping')}" if stopping else f"ℹ {friendly('nothing_to_stop')}"}
 

@@ -17,7 +17,7 @@ import time
 from typing import Any, AsyncIterator, Callable, Iterator
 
 from tutor.errors import RateLimited, TutorError
-from tutor.events import ErrorEvent, Event
+from tutor.events import Done, ErrorEvent, Event
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +35,7 @@ class TurnRunner:
         self._slots: asyncio.Semaphore | None = None
         self._busy: set[tuple[int, int | None]] = set()
         self._busy_lock = threading.Lock()
+        self._waiting_stops: dict[tuple[int, int], Callable[[], None]] = {}   # actions not yet given a slot
 
     @property
     def slots(self) -> asyncio.Semaphore:
@@ -69,9 +70,12 @@ class TurnRunner:
             self._waiting += 1
             queued = time.monotonic()
             try:
-                await self.slots.acquire()
+                got_slot = await self._slot_unless_stopped(key if session_id is not None else None)
             finally:
                 self._waiting -= 1
+            if not got_slot:   # stopped while it waited: it never reaches the tutor
+                yield Done(rounds=0, tokens_in=0, tokens_out=0, seconds=0.0, stopped="cancelled")
+                return
             waited = time.monotonic() - queued
             self.ctx.metrics.queue_seconds.observe(waited)
             if timing is not None:
@@ -85,6 +89,29 @@ class TurnRunner:
             if session_id is not None:
                 with self._busy_lock:
                     self._busy.discard(key)
+
+    async def _slot_unless_stopped(self, key: tuple[int, int] | None) -> bool:
+        """Wait for a turn slot; False (holding none) when the action was stopped first."""
+        if key is None:
+            await self.slots.acquire()
+            return True
+        loop = asyncio.get_running_loop()
+        stop = asyncio.Event()
+        self._waiting_stops[key] = lambda: loop.call_soon_threadsafe(stop.set)   # called from other threads
+        slot = asyncio.ensure_future(self.slots.acquire())
+        stopped = asyncio.ensure_future(stop.wait())
+        ok = False
+        try:
+            await asyncio.wait({slot, stopped}, return_when=asyncio.FIRST_COMPLETED)
+            ok = slot.done() and not slot.cancelled() and not stop.is_set()
+            return ok
+        finally:
+            self._waiting_stops.pop(key, None)
+            stopped.cancel()
+            if not slot.done():
+                slot.cancel()
+            elif not ok and not slot.cancelled() and slot.exception() is None:
+                self.slots.release()   # the slot came, but the action was stopped (or abandoned) first
 
     async def _pump(self, action: str, user_id: int, session_id: int | None,
                     start: Callable[[], Iterator[Event]]) -> AsyncIterator[Event]:
@@ -135,6 +162,14 @@ class TurnRunner:
                 if sid is not None:
                     # Not awaited: this runs while the consumer is being cancelled.
                     threading.Thread(target=self._cancel, args=(user_id, sid), daemon=True).start()
+
+    def stop(self, user_id: int, session_id: int) -> bool:
+        """Stop the session's action, whether it still waits for a turn slot or the tutor is running it;
+        False when there was none."""
+        waiting = self._waiting_stops.get((user_id, session_id))
+        if waiting is not None:
+            waiting()
+        return bool(self.ctx.service.cancel(user_id, session_id)) or waiting is not None
 
     def _cancel(self, user_id: int, session_id: int) -> None:
         try:
