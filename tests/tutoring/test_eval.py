@@ -47,7 +47,6 @@ def files(tmp_path):
 
 
 @pytest.mark.kernel
-@pytest.mark.kernel
 def test_eval_tutor_reports_leaks_hints_keys_and_model_use(files, monkeypatch):
     script, data = files
     monkeypatch.setenv("MATHTUTOR_SANDBOX_WARM_KERNELS", "1")

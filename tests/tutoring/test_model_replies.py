@@ -29,9 +29,10 @@ def _same(expected: str, got: str) -> bool:
 @pytest.mark.parametrize("reply", GUARDED, ids=ids(GUARDED))
 def test_the_guard_refuses_what_gives_the_answer_away_and_passes_real_hints(reply: Reply):
     """Full solutions, hints that solve anyway (in words too), and step values are leaks; a question back,
-    an operation to try, and the problem's own numbers are not."""
+    an operation to try, and the problem's own numbers are not (the guard is told the problem, as the
+    tutor tells it)."""
     key = reply.expect.get("key") or {"answer": reply.reference, "steps": []}
-    verdict = check_hint(reply.text, key["answer"], key["steps"], timeout=10)
+    verdict = check_hint(reply.text, key["answer"], key["steps"], timeout=10, problem=reply.problem)
     assert verdict.leak is reply.expect["leak"], verdict.reason
 
 
