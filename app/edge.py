@@ -76,13 +76,11 @@ class Edge:
         headers = [(k, v) for k, v in scope.get("headers") or [] if k not in _DROPPED_REQUEST_HEADERS]
         scope = {**scope, "headers": headers}
         send = _with_headers(send)
-        if scope["method"] in _SAFE_METHODS:
-            await self.app(scope, receive, send)
-            return
         found = dict(headers)
         path = scope["path"]
         page = self._page_of(path)
-        refusal = self._origin_refusal(found, page is not None)
+        # reads change nothing; their bodies (a GET may carry one) are capped all the same
+        refusal = None if scope["method"] in _SAFE_METHODS else self._origin_refusal(found, page is not None)
         limit = self.max_body
         if refusal is None and page is not None and path.endswith(_FILE_ROUTES):
             if page not in self.uploads:

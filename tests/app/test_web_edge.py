@@ -65,11 +65,12 @@ def test_redirects_never_follow_x_forwarded_host(live_server):
         assert r.status_code == 303 and r.headers["location"] == "/login?signed_out=1"
 
 
-def _raw_post(port: int, path: str, headers: dict[str, str], body: bytes = b"") -> tuple[int, float]:
+def _raw_post(port: int, path: str, headers: dict[str, str], body: bytes = b"", method: str = "POST"
+              ) -> tuple[int, float]:
     """Send a request by hand (the declared length may be a lie); the status line and the seconds it took."""
     start = time.monotonic()
     with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
-        head = f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n" + "".join(
+        head = f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n" + "".join(
             f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n"
         s.sendall(head.encode() + body)
         reply = b""
@@ -88,6 +89,12 @@ def test_a_300_mb_body_is_refused_before_it_is_read(live_server, path):
                                 {"content-type": "application/json", "content-length": str(300 * 1024 * 1024),
                                  "origin": live_server.url}, b"{" + b" " * 1023)
     assert status == 413 and seconds < 20
+
+
+def test_a_huge_body_on_a_read_is_refused_too(live_server):
+    status, _ = _raw_post(live_server.server.port, "/api/me", {"content-length": str(300 * 1024 * 1024)},
+                          b"x" * 1024, method="GET")
+    assert status == 413
 
 
 def test_a_chunked_body_is_cut_off_at_the_cap(live_server):
