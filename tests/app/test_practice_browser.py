@@ -56,9 +56,9 @@ def test_student_goes_from_a_solved_problem_to_the_next_chosen_one_and_sees_why(
     clock = FakeClock()
     practice = PracticeService(web.service.settings, web.store, clock=clock)
     web.ctx.practice = practice
-    first = practice.add_problem(teacher.id, cls.id, PROBLEM, answer="7", skill="algebra", difficulty=1)
-    practice.add_problem(teacher.id, cls.id, SECOND, answer="7", skill="algebra", difficulty=2)
-    practice.add_problem(teacher.id, cls.id, REVIEW, answer="7", skill="fractions", difficulty=3)
+    first = practice.add_problem(teacher, cls.id, PROBLEM, answer="7", skill="algebra", difficulty=1)
+    practice.add_problem(teacher, cls.id, SECOND, answer="7", skill="algebra", difficulty=2)
+    practice.add_problem(teacher, cls.id, REVIEW, answer="7", skill="fractions", difficulty=3)
     p = practice.defaults
     web.store.update_mastery(student.id, "fractions", 0.8, correct=True, cause="manual",
                              params=(p.p_init, p.p_learn, p.p_guess, p.p_slip))

@@ -49,7 +49,7 @@ def school(store):
 
 
 def _bank(practice, teacher, cls, skill, n):
-    return [practice.add_problem(teacher.id, cls.id, PROBLEM, answer="7", skill=skill, difficulty=1 + i)
+    return [practice.add_problem(teacher, cls.id, PROBLEM, answer="7", skill=skill, difficulty=1 + i)
             for i in range(n)]
 
 
@@ -109,7 +109,7 @@ def test_fixed_order_and_a_solved_problem_is_not_offered_again(tutor, store, sch
     teacher, student, cls = school
     practice = PracticeService(tutor.settings, store)
     items = _bank(practice, teacher, cls, "fractions", 2)
-    practice.set_order(teacher.id, cls.id, "fixed")
+    practice.set_order(teacher, cls.id, "fixed")
     first = practice.next_problem(student.id)
     assert (first.problem_id, first.reason) == (items[0].problem_id, "fixed")
     solve(tutor, student.id, first.problem_id)
@@ -133,8 +133,8 @@ def test_unconfirmed_variants_are_discarded_and_never_shown(tutor, store, school
     teacher, student, cls = school
     practice = PracticeService(tutor.settings, store)
     _bank(practice, teacher, cls, "fractions", 1)
-    practice.set_auto_approve(teacher.id, cls.id, True)          # even auto-approval shows nothing unconfirmed
-    items, discarded = practice.generate(teacher.id, cls.id, "fractions", 2, backend=_variant_model(stated, solved),
+    practice.set_auto_approve(teacher, cls.id, True)          # even auto-approval shows nothing unconfirmed
+    items, discarded = practice.generate(teacher, cls.id, "fractions", 2, backend=_variant_model(stated, solved),
                                          kernel=lambda: tutor.kernels.fresh(0, "variant"))
     assert items == [] and len(discarded) == 2 and all(why in d for d in discarded)
     assert [i for i in store.practice_items(cls.id) if i.origin == "generated"] == []
@@ -146,7 +146,7 @@ def test_confirmed_variant_waits_for_approval_then_is_offered(tutor, store, scho
     teacher, student, cls = school
     practice = PracticeService(tutor.settings, store)
     (source,) = _bank(practice, teacher, cls, "fractions", 1)
-    items, discarded = practice.generate(teacher.id, cls.id, "fractions", 1, backend=_variant_model("12", "12"),
+    items, discarded = practice.generate(teacher, cls.id, "fractions", 1, backend=_variant_model("12", "12"),
                                          kernel=lambda: tutor.kernels.fresh(0, "variant"))
     assert discarded == [] and len(items) == 1 and items[0].status == "pending"
     variant = store.get_problem(items[0].problem_id)
@@ -155,5 +155,5 @@ def test_confirmed_variant_waits_for_approval_then_is_offered(tutor, store, scho
         tutor.start_session(student.id, problem_id=variant.id)
     solve(tutor, student.id, source.problem_id)
     assert practice.next_problem(student.id) is None
-    practice.approve(teacher.id, items[0].id)
+    practice.approve(teacher, items[0].id)
     assert practice.next_problem(student.id).problem_id == variant.id

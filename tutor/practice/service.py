@@ -10,7 +10,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from tutor.errors import BadInput, Forbidden, NotFound
+from tutor.errors import BadInput, NotFound
 from tutor.practice import catalog, review
 from tutor.practice.fit import fitted_params
 from tutor.practice.policy import Choice, Item, Learner, choose, to_master
@@ -126,70 +126,68 @@ class PracticeService:
                 self.store.save_review(user_id, skill, stage=first.stage, due_at=first.due_at)
 
     # --- teachers: the bank, variants, order ------------------------------------------------------------
-    def _require_teacher(self, actor_id: int, class_id: int) -> None:
-        user = self.store.get_user(actor_id)
-        if user.role == "admin" or (user.role == "teacher" and self.store.teaches(actor_id, class_id)):
-            return
-        raise Forbidden("only the class's teachers manage its practice")
+    def _require_teacher(self, actor: Any, class_id: int) -> None:
+        """The class's teachers (and admins, and the command line) manage its practice: school rules."""
+        from tutor.school.access import require_class
+        require_class(self.store, actor, class_id)
 
-    def add_problem(self, actor_id: int, class_id: int, text: str, *, answer: str, skill: str,
+    def _audit(self, actor: Any, action: str, class_id: int, **details: Any) -> None:
+        from tutor.school.access import audit
+        audit(self.store, actor, action, target_type="class", target_id=class_id, **details)
+
+    def add_problem(self, actor: Any, class_id: int, text: str, *, answer: str, skill: str,
                     difficulty: int = 3) -> Any:
         """A teacher-typed problem into the class's bank."""
-        self._require_teacher(actor_id, class_id)
+        self._require_teacher(actor, class_id)
         if not answer or not answer.strip():
             raise BadInput("a practice problem needs its reference answer")
         problem = self.store.create_problem(text, source="teacher", reference_answer=answer.strip(),
-                                            reference_set_by=actor_id, skills=[skill], created_by=actor_id)
+                                            reference_set_by=actor.id, skills=[skill], created_by=actor.id)
         item = self.store.add_practice_item(class_id, problem.id, skill=skill, difficulty=difficulty,
-                                            origin="teacher", created_by=actor_id)
-        self.store.audit("practice.add", actor_id=actor_id, target_type="class", target_id=class_id,
-                         details={"problem_id": problem.id, "skill": skill})
+                                            origin="teacher", created_by=actor.id)
+        self._audit(actor, "practice.add", class_id, problem_id=problem.id, skill=skill)
         return item
 
-    def load_dataset(self, actor_id: int, class_id: int, path: str, *, limit: int = 50,
+    def load_dataset(self, actor: Any, class_id: int, path: str, *, limit: int = 50,
                      skills: tuple[str, ...] = ()) -> list[Any]:
         from tutor.practice.bank import load_into_bank
 
-        self._require_teacher(actor_id, class_id)
-        items = load_into_bank(self.store, class_id, path, limit=limit, skills=skills, created_by=actor_id)
-        self.store.audit("practice.load", actor_id=actor_id, target_type="class", target_id=class_id,
-                         details={"path": str(path), "added": len(items)})
+        self._require_teacher(actor, class_id)
+        items = load_into_bank(self.store, class_id, path, limit=limit, skills=skills, created_by=actor.id)
+        self._audit(actor, "practice.load", class_id, path=str(path), added=len(items))
         return items
 
-    def set_order(self, actor_id: int, class_id: int, order: str) -> Any:
-        self._require_teacher(actor_id, class_id)
+    def set_order(self, actor: Any, class_id: int, order: str) -> Any:
+        self._require_teacher(actor, class_id)
         out = self.store.set_practice_settings(class_id, order_mode=order)
-        self.store.audit("practice.order", actor_id=actor_id, target_type="class", target_id=class_id,
-                         details={"order": order})
+        self._audit(actor, "practice.order", class_id, order=order)
         return out
 
-    def set_auto_approve(self, actor_id: int, class_id: int, on: bool) -> Any:
-        self._require_teacher(actor_id, class_id)
+    def set_auto_approve(self, actor: Any, class_id: int, on: bool) -> Any:
+        self._require_teacher(actor, class_id)
         return self.store.set_practice_settings(class_id, auto_approve=on)
 
-    def generate(self, actor_id: int, class_id: int, skill: str, count: int, *, backend: Any = None,
+    def generate(self, actor: Any, class_id: int, skill: str, count: int, *, backend: Any = None,
                  kernel: Any = None, seed: int = 0) -> tuple[list[Any], list[str]]:
         """Variants of the skill's bank problems; only confirmed ones are stored (pending approval
         unless the class auto-approves). Returns (items stored, why each other one was discarded)."""
         from tutor.practice.bank import generate_for_skill
 
-        self._require_teacher(actor_id, class_id)
+        self._require_teacher(actor, class_id)
         if not 1 <= count <= 50:
             raise BadInput("generate 1-50 variants at a time")
         auto = self.store.practice_settings(class_id).auto_approve
         items, discarded = generate_for_skill(self.store, self.settings, class_id, skill, count, backend=backend,
                                               kernel=kernel, seed=seed, status="approved" if auto else "pending",
-                                              created_by=actor_id)
-        self.store.audit("practice.generate", actor_id=actor_id, target_type="class", target_id=class_id,
-                         details={"skill": skill, "stored": len(items), "discarded": len(discarded)})
+                                              created_by=actor.id)
+        self._audit(actor, "practice.generate", class_id, skill=skill, stored=len(items), discarded=len(discarded))
         return items, discarded
 
-    def approve(self, actor_id: int, item_id: int) -> Any:
+    def approve(self, actor: Any, item_id: int) -> Any:
         item = self.store.practice_item(item_id)
-        self._require_teacher(actor_id, item.class_id)
+        self._require_teacher(actor, item.class_id)
         if item.origin == "generated" and not item.evidence:
             raise NotFound("no confirmed variant with that id")
         out = self.store.approve_practice_item(item_id)
-        self.store.audit("practice.approve", actor_id=actor_id, target_type="class", target_id=item.class_id,
-                         details={"item_id": item_id})
+        self._audit(actor, "practice.approve", item.class_id, item_id=item_id)
         return out
