@@ -34,10 +34,27 @@ _FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[ \t]*\n(.*?)(?:\n```|\Z)", re.S
 # Inline `$…$` follows pandoc's rule, so prices are not math: the opening `$` has a non-space on its
 # right, the closing one a non-space on its left and no digit after it ("$5 and $10" stays text).
 _MATH = re.compile(r"\$\$.+?\$\$|\\\[.+?\\\]|\\\(.+?\\\)|(?<!\\)\$(?=[^\s$])[^$\n]*?(?<=[^\s\\])\$(?!\d)", re.S)
-# Symbols every system font has (DejaVu included), not colour emoji that need an emoji font.
-_VERDICT_MARK = {"correct": ("✓", "Correct"), "valid": ("✓", "This step follows"),
-                 "incorrect": ("✗", "Not yet"), "invalid": ("✗", "This step does not follow"),
-                 "unreadable": ("⚠", "Could not read that"), "unchecked": ("•", "Recorded (not checked)")}
+# Symbols every system font has (DejaVu included), not colour emoji that need an emoji font; the words
+# carry the meaning, the symbol only repeats it.
+_VERDICT_MARK = {"correct": ("✓", "Correct."), "valid": ("✓", "That step follows."),
+                 "incorrect": ("✗", "Not yet."), "invalid": ("✗", "That step does not follow."),
+                 "unreadable": ("⚠", "I could not read that."), "unchecked": ("•", "Recorded, not checked.")}
+
+
+def verdict_sentence(verdict: str, feedback: str, first_bad_line: int | None = None) -> str:
+    """A checked attempt in plain sentences: the verdict, then the checker's feedback unless it already
+    says the same (its own wording names the line that went wrong)."""
+    icon, word = _VERDICT_MARK.get(verdict, ("•", escape(str(verdict)).capitalize() + "."))
+    feedback = " ".join(feedback.split())
+    first = feedback.split(" ", 1)[0]
+    if len(first) > 1 and first.isalpha() and first.islower():   # a word, not a variable like `x`
+        feedback = feedback[0].upper() + feedback[1:]
+    if verdict in ("valid", "invalid", "unreadable") and feedback:
+        return f"{icon} {prose(feedback)}"      # the checker's sentence is the verdict
+    if feedback.lower().startswith(word.lower().rstrip(".")):
+        return f"{icon} {prose(feedback)}"
+    line = f" (line {first_bad_line})" if first_bad_line and verdict not in ("correct", "valid") else ""
+    return f"{icon} **{word.rstrip('.')}{line}.**" + (f" {prose(feedback)}" if feedback else "")
 
 
 def escape(text: str) -> str:
@@ -270,13 +287,7 @@ class ChatView:
         self.flush()
         if e.input:
             self.user(e.input, label={"answer": "My answer:", "work": "My work:"}.get(e.attempt_kind, "My step:"))
-        icon, word = _VERDICT_MARK.get(e.verdict, ("•", escape(str(e.verdict))))
-        line = f" (line {e.first_bad_line})" if e.first_bad_line else ""
-        feedback = (e.feedback or "").strip()
-        if feedback.lower().startswith(word.lower()):  # the feedback already says it: do not repeat it
-            self.verdict = f"{icon}{line} {prose(feedback)}"
-        else:
-            self.verdict = f"{icon} **{word}**{line}" + (f" — {prose(feedback)}" if feedback else "")
+        self.verdict = verdict_sentence(e.verdict, e.feedback or "", e.first_bad_line)
         self.items.append(self.verdict)
         if e.solved:
             self.solved = True

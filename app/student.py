@@ -19,6 +19,8 @@ import gradio as gr
 from app.context import AppContext
 from app.messages import friendly
 from app.practice_panel import Panel
+from app import history as history_list
+from app.preview import lines_preview, text_preview
 from app.render import LATEX_DELIMITERS, ChatView
 from app.theme import CSS, THEME
 from tutor.errors import TutorError
@@ -26,25 +28,6 @@ from tutor.errors import TutorError
 PATH = "/tutor"
 ROLES = ("student", "teacher", "admin")
 _STREAM_EVERY_S = 0.06  # at most ~16 chat updates a second while text streams
-
-
-def _session_label(s: Any) -> str:
-    title = (getattr(s, "title", "") or getattr(s, "question", "") or "untitled").strip().replace("\n", " ")
-    if len(title) > 60:
-        title = title[:57] + "…"
-    status = getattr(s, "status", "")
-    tags = []
-    if status == "interrupted" or getattr(s, "interrupted", False):
-        tags.append("interrupted")
-    elif getattr(s, "solved", False):
-        tags.append("solved")
-    elif status == "finished":
-        tags.append("finished")
-    mode = getattr(s, "mode", "")
-    if mode == "solve":
-        tags.append("solve")
-    suffix = f" · {', '.join(tags)}" if tags else ""
-    return f"#{s.id} · {title}{suffix}"
 
 
 def _problem_label(p: Any) -> str:
@@ -65,55 +48,75 @@ def build(ctx: AppContext) -> gr.Blocks:
         with gr.Row(elem_id="mt-header"):
             gr.Markdown("## Math tutor")
             header = gr.HTML(elem_id="mt-user")
-        with gr.Row():
-            with gr.Column(scale=1, min_width=280, elem_id="mt-side"):
-                gr.Markdown("### New problem")
-                question = gr.Textbox(label="Your question", lines=3, elem_id="mt-question",
-                                      placeholder="Type a problem: plain text or LaTeX, e.g. Solve $x^2-5x+6=0$")
-                assigned = gr.Dropdown(label="…or a problem your teacher assigned", choices=[], value=None,
-                                       elem_id="mt-assigned", allow_custom_value=False)
-                mode = gr.Radio([("Tutor me (hints)", "tutor")], value="tutor", label="Mode", elem_id="mt-mode")
-                start_btn = gr.Button("Start", variant="primary", elem_id="mt-start")
-                gr.Markdown("### Your sessions")
-                history = gr.Radio(choices=[], label="Open an earlier session", elem_id="mt-history")
-                new_btn = gr.Button("New problem", elem_id="mt-new")
-                practice.progress_box()
-            with gr.Column(scale=3):
+        # The conversation comes first in the page (and so first on a phone, and for a screen reader);
+        # on a wide screen the sidebar sits to its right.
+        with gr.Row(elem_id="mt-body"):
+            with gr.Column(scale=3, elem_id="mt-main"):
                 status = gr.Markdown(elem_id="mt-status")
                 notice = gr.Markdown(elem_id="mt-notice")
                 practice.next_row()
                 chat = gr.Chatbot(elem_id="mt-chat", latex_delimiters=LATEX_DELIMITERS, height=560,
                                   buttons=["copy"], allow_tags=False, sanitize_html=True,
-                                  group_consecutive_messages=False, label="Tutor")
-                with gr.Row():
+                                  group_consecutive_messages=False, label="Conversation with the tutor")
+                with gr.Row(equal_height=True):
                     msg = gr.Textbox(label="Ask the tutor", lines=2, scale=5, elem_id="mt-msg",
-                                     placeholder="Ask a question about this problem")
+                                     placeholder="Ask a question about this problem, or type a new problem",
+                                     info=f"Up to {settings.tutoring.max_message_chars:,} characters; maths as plain text or LaTeX.")
                     with gr.Column(scale=1, min_width=110):
                         send_btn = gr.Button("Send", variant="primary", elem_id="mt-send")
                         stop_btn = gr.Button("Stop", variant="stop", elem_id="mt-stop")
-                with gr.Row():
-                    hint_btn = gr.Button("Next hint", elem_id="mt-hint", scale=1)
-                    # only where the class lets students jump to the worked step (allow_hint_skip)
-                    skip_btn = gr.Button("Show the worked step", elem_id="mt-skip", scale=1, visible=False)
-                    rung = gr.Markdown("No hints used yet.", elem_id="mt-rung")
-                with gr.Row():
-                    attempt = gr.Textbox(label="Submit a step or your final answer", lines=2, scale=4,
-                                         elem_id="mt-attempt", placeholder="e.g. x = 3   (one step per line)")
-                    with gr.Column(scale=2, min_width=200):
-                        kind = gr.Radio([("Final answer", "answer"), ("Step(s)", "step"),
-                                         ("My worked solution", "work")], value="answer",
-                                        label="This is", elem_id="mt-kind")
-                        check_btn = gr.Button("Check", variant="secondary", elem_id="mt-check")
-                    verdict = gr.Markdown(elem_id="mt-verdict")
+                msg_preview = gr.Markdown(elem_id="mt-msg-preview", latex_delimiters=LATEX_DELIMITERS)
+                # hints and checking belong to tutoring; a solve session shows the whole solution instead
+                with gr.Column(elem_id="mt-tools") as tools:
+                    with gr.Row():
+                        hint_btn = gr.Button("Next hint", elem_id="mt-hint", scale=1)
+                        # only where the class lets students jump to the worked step (allow_hint_skip)
+                        skip_btn = gr.Button("Show the worked step", elem_id="mt-skip", scale=1, visible=False)
+                        rung = gr.Markdown("No hints used yet.", elem_id="mt-rung")
+                    with gr.Row(equal_height=True):
+                        attempt = gr.Textbox(label="Your step or final answer", lines=2, scale=4,
+                                             elem_id="mt-attempt", placeholder="e.g. x = 3   (one step per line)",
+                                             info=f"Up to {settings.tutoring.max_submission_lines} lines; "
+                                                  f"each line is read as maths.")
+                        with gr.Column(scale=2, min_width=200):
+                            kind = gr.Radio([("Final answer", "answer"), ("Step(s)", "step"),
+                                             ("My worked solution", "work")], value="answer",
+                                            label="This is", elem_id="mt-kind")
+                            check_btn = gr.Button("Check", variant="secondary", elem_id="mt-check")
+                    preview = gr.Markdown(elem_id="mt-preview", latex_delimiters=LATEX_DELIMITERS)
+                    verdict = gr.Markdown(elem_id="mt-verdict", latex_delimiters=LATEX_DELIMITERS)
+                solve_note = gr.Markdown("This is a solve session: the tutor shows a whole worked solution. "
+                                         "Ask about any part of it above, or start a new problem to be tutored "
+                                         "with hints.", elem_id="mt-solve-note", visible=False,
+                                         elem_classes=["mt-muted"])
+            with gr.Column(scale=1, min_width=280, elem_id="mt-side"):
+                gr.Markdown("### New problem")
+                question = gr.Textbox(label="Your question", lines=3, elem_id="mt-question",
+                                      placeholder="Type a problem: plain text or LaTeX, e.g. Solve $x^2-5x+6=0$",
+                                      info=f"Up to {settings.tutoring.max_question_chars:,} characters.")
+                question_preview = gr.Markdown(elem_id="mt-qpreview", latex_delimiters=LATEX_DELIMITERS)
+                assigned = gr.Dropdown(label="…or a problem your teacher assigned", choices=[], value=None,
+                                       elem_id="mt-assigned", allow_custom_value=False)
+                mode = gr.Radio([("Tutor me (hints)", "tutor")], value="tutor", label="Mode", elem_id="mt-mode")
+                start_btn = gr.Button("Start", variant="primary", elem_id="mt-start")
+                new_btn = gr.Button("New problem", elem_id="mt-new")
+                gr.Markdown("### Your sessions")
+                history_q = gr.Textbox(label="Search your sessions", elem_id="mt-history-search", lines=1,
+                                       placeholder="a word of the problem, a date (3 Dec), solved…")
+                history_note = gr.Markdown(elem_id="mt-history-note", elem_classes=["mt-muted"])
+                history = gr.Radio(choices=[], label="Open an earlier session", elem_id="mt-history")
+                practice.progress_box()
 
         def screen(view: ChatView) -> dict[Any, Any]:
             """Everything that follows from the view."""
+            solving = view.mode == "solve" and view.session_id is not None
             return {chat: view.messages(), status: f"● {view.status}" if view.status else "",
-                    rung: view.rung_label, verdict: view.verdict, view_state: view}
+                    rung: view.rung_label, verdict: view.verdict, view_state: view,
+                    tools: gr.update(visible=not solving), solve_note: gr.update(visible=solving)}
 
-        def sidebar(user_id: int) -> dict[Any, Any]:
-            sessions = service.list_sessions(user_id)
-            return {history: gr.update(choices=[(_session_label(s), s.id) for s in sessions], value=None),
+        def sidebar(user_id: int, query: str = "") -> dict[Any, Any]:
+            choices, note = history_list.matching(service.list_sessions(user_id), query)
+            return {history: gr.update(choices=choices, value=None), history_note: note, history_q: query,
                     **practice.sidebar(user_id)}
 
         def on_load(request: gr.Request) -> dict[Any, Any]:
@@ -154,6 +157,8 @@ def build(ctx: AppContext) -> gr.Blocks:
                 if not accepted and box is not None:
                     accepted = force = True
                     update[box] = ""
+                    if box in previews:
+                        update[previews[box]] = ""
                 now = time.monotonic()
                 if force or now - last >= _STREAM_EVERY_S:
                     last = now
@@ -172,7 +177,7 @@ def build(ctx: AppContext) -> gr.Blocks:
                 yield {notice: f"⚠ {friendly('no_session')}"}
                 return
             if len(text) > settings.tutoring.max_question_chars:
-                yield {notice: f"⚠ {friendly('too_long')}"}
+                yield {notice: f"⚠ {too_long(text, settings.tutoring.max_question_chars)}"}
                 return
             fresh = ChatView(mode=chosen_mode or "tutor")
             pid = int(problem_id) if problem_id not in (None, "") and not text else None
@@ -192,7 +197,7 @@ def build(ctx: AppContext) -> gr.Blocks:
             if view is None or view.session_id is None:
                 # No problem yet: the first message starts one, as if typed in the question box.
                 if len(text) > settings.tutoring.max_question_chars:
-                    yield {notice: f"⚠ {friendly('too_long')}"}
+                    yield {notice: f"⚠ {too_long(text, settings.tutoring.max_question_chars)}"}
                     return
                 fresh = ChatView()
                 async for update in run_action("start", fresh, user.id, None,
@@ -201,7 +206,7 @@ def build(ctx: AppContext) -> gr.Blocks:
                     yield update
                 return
             if len(text) > settings.tutoring.max_message_chars:
-                yield {notice: f"⚠ {friendly('too_long')}"}
+                yield {notice: f"⚠ {too_long(text, settings.tutoring.max_message_chars)}"}
                 return
             sid = view.session_id
             view.user(text)
@@ -238,7 +243,7 @@ def build(ctx: AppContext) -> gr.Blocks:
                 yield {notice: f"⚠ {friendly('empty')}"}
                 return
             if len(text) > settings.tutoring.max_message_chars:
-                yield {notice: f"⚠ {friendly('too_long')}"}
+                yield {notice: f"⚠ {too_long(text, settings.tutoring.max_message_chars)}"}
                 return
             sid = view.session_id
             kind_ = attempt_kind if attempt_kind in ("answer", "step", "work") else "answer"
@@ -259,12 +264,14 @@ def build(ctx: AppContext) -> gr.Blocks:
                 return {notice: f"⚠ {friendly(code)}"}
             view = view_from_session(opened, sid)
             out = screen(view)
+            out[mode] = gr.update(value=view.mode)
             out[notice] = f"ℹ {friendly('interrupted')}" if view.interrupted else ""
             return out
 
         def on_new(request: gr.Request) -> dict[Any, Any]:
             who(request)
-            return {**screen(ChatView()), notice: "", question: "", history: gr.update(value=None)}
+            return {**screen(ChatView()), notice: "", question: "", question_preview: "",
+                    history: gr.update(value=None)}
 
         def on_stop(view: ChatView | None, request: gr.Request) -> dict[Any, Any]:
             user = who(request)
@@ -275,26 +282,50 @@ def build(ctx: AppContext) -> gr.Blocks:
             # "Stopped" itself comes in the chat with the action's end, so the page says it only when it did
             return {notice: f"■ {friendly('stopping')}" if stopping else f"ℹ {friendly('nothing_to_stop')}"}
 
-        every = [chat, status, rung, verdict, view_state, notice, history, practice.progress]
+        def on_search(query: str, request: gr.Request) -> dict[Any, Any]:
+            return sidebar(who(request).id, query or "")
+
+        def on_preview(text: str, request: gr.Request) -> str:
+            who(request)
+            return lines_preview(text, settings.tutoring.max_submission_lines)
+
+        def on_text_preview(text: str, request: gr.Request) -> str:
+            who(request)
+            return text_preview(text)
+
+        previews = {question: question_preview, msg: msg_preview, attempt: preview}
+        every = [chat, status, rung, verdict, view_state, notice, history, history_note, history_q, tools,
+                 solve_note, practice.progress]
         demo.load(on_load, None, every + [header, mode, assigned, skip_btn], api_visibility="private",
                   concurrency_limit=None)
         turn_kw = dict(concurrency_limit=settings.web.max_concurrent_turns, concurrency_id="turn",
                        api_visibility="private")
-        start_btn.click(on_start, [question, assigned, mode, view_state], every + [question], **turn_kw)
-        send_btn.click(on_send, [msg, view_state], every + [msg], **turn_kw)
-        msg.submit(on_send, [msg, view_state], every + [msg], **turn_kw)
+        start_btn.click(on_start, [question, assigned, mode, view_state], every + [question, question_preview],
+                        **turn_kw)
+        send_btn.click(on_send, [msg, view_state], every + [msg, msg_preview], **turn_kw)
+        msg.submit(on_send, [msg, view_state], every + [msg, msg_preview], **turn_kw)
         hint_btn.click(on_hint, [view_state], every, **turn_kw)
         skip_btn.click(on_skip, [view_state], every, **turn_kw)
-        check_btn.click(on_check, [attempt, kind, view_state], every + [attempt], **turn_kw)
+        check_btn.click(on_check, [attempt, kind, view_state], every + [attempt, preview], **turn_kw)
         # Stop asks the service to cancel; the running action then ends normally with its "cancelled" Done,
         # so the page keeps everything shown so far (Gradio's own `cancels=` would blank the outputs).
         stop_btn.click(on_stop, [view_state], [notice], concurrency_limit=None, api_visibility="private")
-        history.input(on_open, [history], every, concurrency_limit=None, api_visibility="private")
-        new_btn.click(on_new, None, every + [question], concurrency_limit=None, api_visibility="private")
+        history.input(on_open, [history], every + [mode], concurrency_limit=None, api_visibility="private")
+        quiet = dict(concurrency_limit=None, api_visibility="private", show_progress="hidden",
+                     trigger_mode="always_last")
+        history_q.input(on_search, [history_q], [history, history_note, history_q, practice.progress], **quiet)
+        attempt.input(on_preview, [attempt], [preview], **quiet)
+        question.input(on_text_preview, [question], [question_preview], **quiet)
+        msg.input(on_text_preview, [msg], [msg_preview], **quiet)
+        new_btn.click(on_new, None, every + [question, question_preview], concurrency_limit=None, api_visibility="private")
         practice.wire(who, run_action, ChatView, notice, every, **turn_kw)
     demo.queue(default_concurrency_limit=settings.web.max_concurrent_turns, max_size=settings.web.max_queue,
                api_open=False)
     return demo
+
+
+def too_long(text: str, limit: int) -> str:
+    return friendly("too_long", f"the limit is {limit:,} characters; this has {len(text):,}")
 
 
 def view_from_session(opened: Any, session_id: int) -> ChatView:

@@ -1,5 +1,6 @@
 """The look shared by every page (student, teacher, admin): system fonts only, so no page asks
-another site for anything and the app works with no internet."""
+another site for anything and the app works with no internet. Colours meet WCAG 2 AA contrast (4.5:1
+for text): Soft's indigo-500 labels and buttons do not, so they use the darker shades."""
 
 from __future__ import annotations
 
@@ -8,7 +9,14 @@ import gradio as gr
 _SANS = ["system-ui", "-apple-system", "Segoe UI", "Roboto", "Helvetica Neue", "Arial", "sans-serif"]
 _MONO = ["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "Liberation Mono", "monospace"]
 
-THEME = gr.themes.Soft(font=_SANS, font_mono=_MONO)
+THEME = gr.themes.Soft(font=_SANS, font_mono=_MONO).set(
+    block_label_text_color="*primary_800", block_title_text_color="*primary_800",
+    block_info_text_color="*neutral_600", body_text_color_subdued="*neutral_600",
+    input_placeholder_color="*neutral_500",
+    button_primary_background_fill="*primary_700", button_primary_background_fill_hover="*primary_800",
+    checkbox_label_background_fill_selected="*primary_700", checkbox_background_color_selected="*primary_700",
+    link_text_color="*primary_700", link_text_color_visited="*primary_800",
+)
 
 CSS = """
 pre.mt-code, pre.mt-output { white-space: pre-wrap; word-break: break-word; padding: .5em .7em;
@@ -16,11 +24,34 @@ pre.mt-code, pre.mt-output { white-space: pre-wrap; word-break: break-word; padd
 pre.mt-code { background: #f3f5f8; border-left: 3px solid #5b7fd6; }
 pre.mt-output { background: #f7f7f2; border-left: 3px solid #8aa05a; }
 pre.mt-output.mt-error { border-left-color: #c0483d; background: #fbf1f0; }
-#mt-status p { color: #5b6472; font-style: italic; margin: 0; }
-#mt-verdict { min-height: 2.5em; }
-#mt-header { align-items: center; }
+#mt-status p { color: #4b5563; font-style: italic; margin: 0; }
+#mt-header, #tt-header, #ad-header { align-items: center; }
 .mt-user { text-align: right; }
 .mt-logout { display: inline; margin-left: .8em; }
-.mt-logout button { border: 1px solid #c8ccd2; border-radius: 6px; padding: .2em .7em; background: #fff;
-  cursor: pointer; }
+.mt-logout button { border: 1px solid #6b7280; border-radius: 6px; padding: .2em .7em; background: #fff;
+  color: #111827; cursor: pointer; }
+.mt-logout button:focus-visible, a:focus-visible { outline: 3px solid #3730a3; outline-offset: 2px; }
+/* Gradio's chat "clear" (trash) button empties the chat on screen only, until the next action
+   redraws it: the conversation is the record, so it is not offered. */
+#mt-chat button[aria-label="Clear"], #mt-chat button[title="Clear"] { display: none !important; }
+#mt-verdict { border-left: 4px solid #3730a3; padding: .2em .8em; background: #fff; }
+#mt-verdict:empty, #mt-verdict:has(.prose:empty) { display: none; }
+#mt-preview, #mt-qpreview { min-height: 1.6em; color: #111827; }
+.mt-muted p, .mt-muted { color: #4b5563; font-size: .92em; }
+/* Tables that fit: one line per cell, cut with an ellipsis; the full text is in the row's title and
+   in the panel a click opens. Headers never break inside a word. */
+.mt-table th, .mt-table th * { word-break: keep-all !important; overflow-wrap: normal !important;
+  hyphens: none; white-space: nowrap; }
+.mt-table td .cell-wrap, .mt-table td span { max-width: 28ch; overflow: hidden; text-overflow: ellipsis;
+  white-space: nowrap; display: inline-block; vertical-align: bottom; }
+/* Phones: the conversation first, the sidebar (new problem, history) after it. */
+@media (max-width: 720px) {
+  #mt-main { order: 1; }
+  #mt-side { order: 2; }
+  #mt-body { flex-wrap: wrap; }
+  #mt-body > * { min-width: 100% !important; }
+  #mt-chat { height: 52vh !important; max-height: 52vh; }
+  #mt-header h2 { font-size: 1.2em; margin: 0; }
+  .mt-user { text-align: left; font-size: .9em; }
+}
 """

@@ -41,6 +41,8 @@ def start(page, question: str, mode_label: str | None = None) -> None:
 def start_tutoring(page) -> None:
     """A new tutoring session on PROBLEM, once the tutor's opening message is in."""
     page.locator("#mt-new").click()
+    # New empties the question box when its answer arrives: type only after that
+    page.wait_for_function("!document.querySelector('#mt-chat').innerText.includes('Solve for x')")
     start(page, PROBLEM, "Tutor me (hints)")
     page.wait_for_function("document.querySelector('#mt-chat').innerText.includes('work on this together')",
                            timeout=60_000)

@@ -195,6 +195,13 @@ def check_answer(live: LiveSession, text: str, timeout: float) -> Check:
     return Check("incorrect", feedback)
 
 
+def _sentence(text: str) -> str:
+    """A checker's reason ("this calculation is not right: ...") as a sentence of its own."""
+    text = text.strip()
+    text = text[:1].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
 def check_steps(live: LiveSession, text: str, timeout: float, max_lines: int, *,
                 step_timeout: float | None = None) -> Check:
     """Check the lines of `text` the way `mathtutor check-step` does (`tutor.checking.steps.check_lines`:
@@ -220,7 +227,7 @@ def check_steps(live: LiveSession, text: str, timeout: float, max_lines: int, *,
             msg = say(live, msg + " Try plain text like 2x + 3 = 7 or LaTeX.", msg + " Try plain text or LaTeX.",
                       timeout)
             return Check("unreadable", msg, first_bad_line=i if len(lines) > 1 else None)
-        msg = f"{where} does not follow from the line before." + (f" {reason}" if reason else "")
+        msg = f"{where} does not follow from the line before." + (f" {_sentence(reason)}" if reason else "")
         return Check("invalid", msg, first_bad_line=i)
     accepted = lines
     # did the work reach the result of the current (or a later) step?
@@ -229,7 +236,7 @@ def check_steps(live: LiveSession, text: str, timeout: float, max_lines: int, *,
         for s in live.key.steps:
             if s.index >= live.step and s.result and any(mentions(ln, s.result, timeout) for ln in accepted):
                 reached = s.index
-    msg = "Valid — each line follows." if len(lines) > 1 else "Valid — that follows."
+    msg = "Each line follows from the one before." if len(lines) > 1 else "That step follows from what came before."
     advanced, end = None, False
     if reached is not None and live.key is not None:
         if reached >= live.steps_total:
