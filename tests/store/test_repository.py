@@ -300,3 +300,22 @@ def test_non_finite_numbers_in_an_event_do_not_lose_it(store):
     first, second = store.events(s.id)
     assert first.seconds is None and first.data["seconds"] is None
     assert second.data == {"kind": "metrics", "ratio": None, "ok": 1.5}
+
+
+def test_one_open_system_flag_per_session_and_kind(store):
+    s = store.create_user("s", "student")
+    t = store.create_user("t", "teacher")
+    sess = store.create_session(s.id, question="2+2")
+    other = store.create_session(s.id, question="3+3")
+    first = store.raise_flag(sess.id, "hint_replaced", source="system", note="hint 1")
+    again = [store.raise_flag(sess.id, "hint_replaced", source="system", note=f"hint {i}") for i in range(2, 10)]
+    assert {f.id for f in again} == {first.id}                       # nine replacements, one open flag
+    store.raise_flag(sess.id, "key_unverified", source="system")       # another kind is its own flag
+    store.raise_flag(other.id, "hint_replaced", source="system")       # and so is another session
+    store.raise_flag(sess.id, "note", note="one", raised_by=t.id)      # teachers' flags are never merged
+    store.raise_flag(sess.id, "note", note="two", raised_by=t.id)
+    assert [f.reason for f in store.flags(session_id=sess.id, open_only=True)] == [
+        "hint_replaced", "key_unverified", "note", "note"]
+    store.resolve_flag(first.id, resolved_by=t.id, resolution="looked")
+    reopened = store.raise_flag(sess.id, "hint_replaced", source="system")   # after resolving: a new one
+    assert reopened.id != first.id and reopened.resolved_at is None

@@ -19,7 +19,9 @@ class FlagsMixin(StoreBase):
     def raise_flag(self, session_id: int, reason: str, *, note: str = "", source: str = "teacher",
                    raised_by: int | None = None) -> FlagRecord:
         """Flag a session. System flags use reasons such as sandbox_kill, hint_replaced,
-        key_disagreement, key_unverified, interrupted; a teacher's flag has reason `note` and a note."""
+        key_disagreement, key_unverified, interrupted; a teacher's flag has reason `note` and a note.
+        A system flag whose kind is already open on the session is not raised again: the open one is
+        returned (once resolved, a new one may be raised)."""
         if source not in FLAG_SOURCES:
             raise BadInput(f"flag source must be one of {', '.join(FLAG_SOURCES)}")
         if not reason or len(reason) > 64:
@@ -30,6 +32,14 @@ class FlagsMixin(StoreBase):
         def tx(s: Session) -> FlagRecord:
             if s.get(TutorSession, session_id) is None:
                 raise NotFound(f"no session with id {session_id}")
+            if source == "system":
+                # One open system flag per session and kind: a guard that replaces nine hints is one
+                # thing for a teacher to look at, not nine rows burying the teachers' own flags.
+                same = s.scalars(select(Flag).where(Flag.session_id == session_id, Flag.source == "system",
+                                                    Flag.reason == reason, Flag.resolved_at.is_(None))
+                                 .order_by(Flag.id).limit(1)).first()
+                if same is not None:
+                    return to_record(FlagRecord, same)
             row = Flag(session_id=session_id, source=source, reason=reason, note=note, raised_by=raised_by,
                        created_at=utcnow())
             s.add(row)
