@@ -22,6 +22,7 @@ from app import teacher_data as data
 from app.context import AppContext
 from app.render import LATEX_DELIMITERS, escape, prose
 from app.teacher_actions import TeacherActions, notice_for
+from app.teacher_practice import PracticeTab, help_frame
 from app.teacher_review import render_transcript
 from app.theme import CSS, THEME
 from tutor.errors import NotFound, TutorError
@@ -69,6 +70,8 @@ def build(ctx: AppContext) -> gr.Blocks:
         export = gr.HTML(elem_id="tt-export")
         with gr.Tabs(elem_id="tt-tabs") as tabs:
             with gr.Tab("Overview", id="overview", elem_id="tt-tab-overview"):
+                help_now = gr.Dataframe(label="Who needs help now (stuck, many hints, falling mastery)",
+                                        interactive=False, elem_id="tt-help", wrap=True)
                 with gr.Row():
                     sort_by = gr.Dropdown(data.ROSTER_COLUMNS, value="student", label="Sort roster by",
                                           elem_id="tt-sort", scale=2)
@@ -130,9 +133,10 @@ def build(ctx: AppContext) -> gr.Blocks:
                 allow_skip = gr.Checkbox(label="Allow hint skipping (students may jump to the worked step)",
                                          elem_id="tt-allow-skip")
                 save_btn = gr.Button("Save settings", elem_id="tt-save")
+            practice_tab = PracticeTab(ctx, who, class_dd, notice)   # order, variants to preview and approve
 
         class_outputs = [notice, export, roster, chart, struggles, sessions_table, session_dd, flags_table, flag_dd,
-                         assignments, allow_solve, allow_skip, transcript, facts]
+                         assignments, allow_solve, allow_skip, transcript, facts, help_now, *practice_tab.outputs()]
 
         def guarded(fn: Callable[..., dict[Any, Any]]) -> Callable[..., dict[Any, Any]]:
             """Turn a refusal or a bad input into a notice; nothing else is sent to the browser."""
@@ -162,7 +166,7 @@ def build(ctx: AppContext) -> gr.Blocks:
                                                 for f in open_flags], value=None),
                     assignments: actions.assignments_frame(cls.id),
                     allow_solve: cls.allow_solve_mode, allow_skip: cls.allow_hint_skip,
-                    transcript: [], facts: ""}
+                    transcript: [], facts: "", help_now: help_frame(store, cls.id), **practice_tab.view(cls.id)}
 
         @guarded
         def on_load(request: gr.Request) -> dict[Any, Any]:
@@ -282,6 +286,7 @@ def build(ctx: AppContext) -> gr.Blocks:
                             f"hint skipping {'allowed' if cls.allow_hint_skip else 'not allowed'}.",
                     allow_solve: cls.allow_solve_mode, allow_skip: cls.allow_hint_skip}
 
+        practice_tab.wire(lambda user, class_id: data.require_class(store, user, class_id).id)
         quick = dict(api_visibility="private", concurrency_limit=None)
         demo.load(on_load, None, class_outputs + [header, class_dd, dataset, existing_set], **quick)
         class_dd.input(on_class, [class_dd, sort_by, descending, show_resolved], class_outputs, **quick)
