@@ -59,7 +59,8 @@ def check_work(work: str, key: WorkKey, timeout: float | None = None) -> WorkVer
     if not maths:
         return WorkVerdict(False, None, "no_answer", "Write out your work, one step per line, and I'll look at it.")
     calcs = evaluated(maths, timeout)
-    lines = [_Line(m, c, [_value(n) for n in m.numbers if _value(n) is not None]) for m, c in zip(maths, calcs)]
+    lines = [_Line(m, c, [_value(n) for n in m.numbers if _value(n) is not None] + _stated_in_identities(c))
+             for m, c in zip(maths, calcs)]
     final = _final(lines)
     slips = [(i, ln, c) for i, ln in enumerate(lines) for c in ln.calcs if _wrong_arithmetic(c)]
     arithmetic = (slips[0][1], slips[0][2]) if slips else None
@@ -103,9 +104,7 @@ def _departure_in(scan: list[_Line], lines: list[_Line], key: WorkKey, known: se
         after = lines[i + 1:]
         for calc in ln.calcs:
             r = calc.result
-            # a given counts as reached only where the line restates it (10 x 1 = 10), not when a
-            # calculation happens to land on another of the problem's numbers
-            if r is None or _on_path(r, good) or r in key.givens and r in calc.operands:
+            if r is None or _reached(calc, key):
                 known.update(calc.operands)
                 if r is not None:
                     known.add(r)
@@ -131,8 +130,7 @@ def _leads_astray(v: Fraction, after: list[_Line], good: frozenset, key: WorkKey
         return True
     for ln in after:
         for calc in ln.calcs:
-            if v in calc.operands and calc.result is not None and (calc.result == final or not _on_path(
-                    calc.result, good) and calc.result not in key.givens):
+            if v in calc.operands and calc.result is not None and (calc.result == final or not _reached(calc, key)):
                 return True
     return False
 
@@ -183,6 +181,13 @@ def _unit_factor(value: Fraction, target: Fraction, text: str = "") -> Fraction 
     return None
 
 
+def _reached(calc: Calc, key: WorkKey) -> bool:
+    """Is the calculation's result on the key's path? A given counts only where the line restates it
+    (10 x 1 = 10), not when a calculation happens to land on another of the problem's numbers."""
+    r = calc.result
+    return r is not None and (_on_path(r, key.values) or r in key.givens and r in calc.operands)
+
+
 def _on_path(v: Fraction | None, good: frozenset) -> bool:
     return v is not None and any(close_enough(g, v) for g in good)
 
@@ -203,6 +208,15 @@ def _wrong_arithmetic(calc: Calc) -> bool:
             continue
         return True
     return False
+
+
+def _stated_in_identities(calcs: list[Calc]) -> list[Fraction]:
+    """`3 + 5 + x + 2 = 10 + x` fixes no unknown, but states the 10 it sums to."""
+    out = []
+    for c in calcs:
+        if c.result is None and c.unknown_value is None and not c.contradiction and len(c.sides) > 1:
+            out += [v for v in (_value(n) for n in re.findall(r"\d+(?:\.\d+)?", c.sides[-1])) if v is not None]
+    return out
 
 
 def _claimed(calc: Calc) -> Fraction | None:

@@ -194,7 +194,9 @@ def _pieces(text: str) -> list[list[tuple[str, str]]]:
 
 
 def _open(piece: list[tuple[str, str]]) -> bool:
-    """Does the run end in an operator, so the clause cannot end here?"""
+    """Does the run end in an operator, so the clause cannot end here? ("130 + x, so" ends at the x.)"""
+    if piece and piece[-1][0] == "word" and len(piece[-1][1]) == 1:
+        return False
     math = [t for t in piece if t[0] != "word"]
     return bool(math) and math[-1][0] == "op" and math[-1][1] not in ")"
 
