@@ -149,3 +149,19 @@ def test_check_work_command(tmp_path):
     assert both.exit_code != 0 and "exactly one" in both.output
     empty = CliRunner().invoke(main, ["check-work", "--problem", JULIA, "--reference", "10", "-"], input="\n")
     assert empty.exit_code != 0 and "empty" in empty.output
+
+
+def test_check_work_with_the_models_key(tmp_path):
+    from tutor.cli import main
+
+    solve = "She had 12 + 3 = 15 spoons, so the pack had 15 - 5 = 10 spoons. The answer is $\\boxed{10}$."
+    script = tmp_path / "script.json"
+    script.write_text(json.dumps({"rules": [{"match": "Please reason step by step|Please integrate", "reply": solve},
+                                            {"match": ".", "reply": "I cannot tell."}]}), encoding="utf-8")
+    result = CliRunner().invoke(main, ["check-work", "--problem", JULIA, "--backend", f"scripted:{script}", "--json",
+                                       "-"], input=JULIA_WORK)
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output)
+    assert out["correct"] is False and out["first_wrong_line"] == 1
+    bad = CliRunner().invoke(main, ["check-work", "--problem", JULIA, "--backend", "nosuch:x", "-"], input=JULIA_WORK)
+    assert bad.exit_code != 0 and "Traceback" not in bad.output
