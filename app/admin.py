@@ -131,13 +131,13 @@ def build(ctx: AppContext) -> gr.Blocks:
         @guarded
         def on_create_user(name: str, display: str, new: str, password: str, request: gr.Request) -> dict[Any, Any]:
             user = actions.create_user(who(request), name, display, new, password)
-            return {**refreshed(f"✅ Created {escape(user.role)} **{escape(user.name)}**."),
+            return {**refreshed(f"Created {escape(user.role)} **{escape(user.name)}**."),
                     new_name: "", new_display: "", new_password: ""}
 
         @guarded
         def on_role(user_id: Any, new: str, request: gr.Request) -> dict[Any, Any]:
             user = actions.set_role(who(request), user_id, new)
-            return refreshed(f"✅ {escape(user.name)} is now a {escape(user.role)}.")
+            return refreshed(f"{escape(user.name)} is now a {escape(user.role)}.")
 
         @guarded
         def on_reset(user_id: Any, password: str, request: gr.Request) -> dict[Any, Any]:
@@ -146,31 +146,31 @@ def build(ctx: AppContext) -> gr.Blocks:
             # a new password ends every sign-in made with the old one, this browser's too when it is yours
             again = " Every sign-in with the old one has ended: sign in again." if user.id == me.id else (
                 " Their sign-ins with the old one have ended.")
-            return {**refreshed(f"✅ New password set for {escape(user.name)}.{again}"), reset_pw: ""}
+            return {**refreshed(f"New password set for {escape(user.name)}.{again}"), reset_pw: ""}
 
         def on_active(active: bool) -> Callable[..., dict[Any, Any]]:
             @guarded
             def run(user_id: Any, request: gr.Request) -> dict[Any, Any]:
                 user = actions.set_active(who(request), user_id, active)
-                return refreshed(f"✅ {escape(user.name)} {'can sign in again' if active else 'is deactivated'}.")
+                return refreshed(f"{escape(user.name)} {'can sign in again' if active else 'is deactivated'}.")
             run.__name__ = "on_activate" if active else "on_deactivate"
             return run
 
         @guarded
         def on_create_class(name: str, teachers: Any, solve: bool, skip: bool, request: gr.Request) -> dict[Any, Any]:
             cls = actions.create_class(who(request), name, teachers, solve, skip)
-            return {**refreshed(f"✅ Created class **{escape(cls.name)}**."), class_name: "",
+            return {**refreshed(f"Created class **{escape(cls.name)}**."), class_name: "",
                     class_teachers: gr.update(value=[])}
 
         @guarded
         def on_add_teachers(class_id: Any, teachers: Any, request: gr.Request) -> dict[Any, Any]:
             cls = actions.add_teachers(who(request), class_id, teachers)
-            return {**refreshed(f"✅ Teachers assigned to **{escape(cls.name)}**."), add_teachers: gr.update(value=[])}
+            return {**refreshed(f"Teachers assigned to **{escape(cls.name)}**."), add_teachers: gr.update(value=[])}
 
         @guarded
         def on_enroll(class_id: Any, students: Any, request: gr.Request) -> dict[Any, Any]:
             cls, new = actions.enroll(who(request), class_id, students)
-            return {**refreshed(f"✅ {new} student(s) newly enrolled in **{escape(cls.name)}**."),
+            return {**refreshed(f"{new} student(s) newly enrolled in **{escape(cls.name)}**."),
                     enroll_students: gr.update(value=[])}
 
         @guarded
@@ -180,7 +180,7 @@ def build(ctx: AppContext) -> gr.Blocks:
             finally:
                 _discard_upload(file)
             created = sum(r.status == "created" for r in results)
-            return {**refreshed(f"✅ Roster applied to **{escape(cls.name)}**: {len(results)} students, "
+            return {**refreshed(f"Roster applied to **{escape(cls.name)}**: {len(results)} students, "
                                 f"{created} new account(s)."), roster_result: actions.roster_frame(results)}
 
         @guarded

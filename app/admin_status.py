@@ -111,11 +111,16 @@ class StatusBoard:
     def _backend(self) -> dict[str, Any]:
         settings, service = self.ctx.settings, self.ctx.service
         backend = service.backend_or_none() if hasattr(service, "backend_or_none") else None
-        return {"kind": settings.solver.backend,
-                "name": getattr(backend, "name", None),
-                "model": getattr(backend, "model_name", None) or settings.solver.model,
-                "device": str(getattr(backend, "device", None) or settings.solver.device),
-                "dtype": str(getattr(backend, "dtype", None) or settings.solver.dtype),
+        kind = settings.solver.backend.split(":", 1)[0]
+        name = getattr(backend, "name", None)
+        # Only a model this process loads has a device and dtype, and only a real backend has a model:
+        # a replay or scripted backend would otherwise be reported as the configured 7B model on "auto".
+        local = kind == "transformers" and (backend is None or "transformers" in str(name or "transformers"))
+        served = kind in ("openai", "llamacpp")
+        model = getattr(backend, "model_name", None) or (settings.solver.model if local or served else None)
+        return {"kind": settings.solver.backend, "name": name, "model": model,
+                "device": str(getattr(backend, "device", None) or settings.solver.device) if local else None,
+                "dtype": str(getattr(backend, "dtype", None) or settings.solver.dtype) if local else None,
                 "loaded": backend is not None}
 
     def _sandbox(self, kills: dict[str, int]) -> dict[str, Any]:
@@ -172,12 +177,14 @@ def status_markdown(r: StatusReport) -> str:
     b, s, st, t = r.backend, r.sandbox, r.store, r.traffic
     lines = []
     if s.get("problem"):
-        lines += [f"> ⚠️ **The code sandbox is switched off: no code runs.** {v(s['problem'])}. Students are told "
+        lines += [f"> **Warning. The code sandbox is switched off: no code runs.** {v(s['problem'])}. Students are told "
                   "the calculator is switched off on this server. Run `mathtutor sandbox check` on the server "
                   "to see each layer.", ""]
     lines += ["### Model backend",
              f"- **backend:** {v(b['kind'])} ({v(b['name'])}) · **loaded:** {'yes' if b['loaded'] else 'no'}",
-             f"- **model:** {v(b['model'])} · **device:** {v(b['device'])} · **dtype:** {v(b['dtype'])}",
+             (f"- **model:** {v(b['model'])}" + (f" · **device:** {v(b['device'])} · **dtype:** {v(b['dtype'])}"
+                                                 if b.get("device") else "")) if b.get("model") else
+             f"- **model:** none: the {v(b['kind'])} backend plays recorded or scripted replies",
              f"- **last {v(t['window_s'])} s:** {v(t['turns'])} turns, {v(t['rounds'])} rounds · "
              f"**tokens/s:** {v(t['tokens_per_s'])} · **mean turn latency:** {v(t['mean_turn_latency_s'])} s",
              f"- **since start:** {v(t['turns_total'])} turns, {v(t['tokens_out_total'])} tokens generated",
@@ -192,11 +199,15 @@ def status_markdown(r: StatusReport) -> str:
               f"- **database:** {v(st.get('dialect'))} `{v(st.get('url'))}` · **ok:** {'yes' if st.get('ok') else 'no'}"
               f" · **writable:** {'yes' if st.get('writable') else 'no'}",
               f"- **migration:** {v(st.get('revision'))} (head {v(st.get('head'))})"
-              + (f" · ⚠️ {v(st.get('error'))}" if st.get("error") else ""),
-              "### Recent errors",
-              "- **this process, in the window:** " + (", ".join(f"`{v(code)}` × {n}" for code, n in r.errors) or "none")]
+              + (f" · problem: {v(st.get('error'))}" if st.get("error") else ""),
+              "### Recent errors"]
+    if r.errors:
+        lines.append(f"- **shown by this process in the last {v(t['window_s'])} s:** "
+                     + ", ".join(f"`{v(code)}` × {n}" for code, n in r.errors))
+    if r.recent_errors:
+        lines.append("- **latest errors students were shown (every process):**")
     for when, session_id, code, message in r.recent_errors:
-        lines.append(f"- {v(when)} · session #{v(session_id)} · `{v(code)}` — {v(message[:200])}")
-    if not r.recent_errors:
-        lines.append("- no errors recorded in any session")
+        lines.append(f"  - {v(when)} · session #{v(session_id)} · `{v(code)}` — {v(message[:200])}")
+    if not r.errors and not r.recent_errors:
+        lines.append("- none: no session has recorded an error")
     return "\n".join(lines)

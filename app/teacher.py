@@ -49,7 +49,7 @@ def header_html(ctx: AppContext, user: Any, request: gr.Request) -> str:
 def export_link(class_id: int) -> str:
     # relative to the page (/teacher/), so it keeps working behind a path prefix
     return (f'<a id="tt-export-link" href="export/{int(class_id)}.csv" download>'
-            f'⬇️ Download the class\'s sessions, attempts and hints (CSV)</a>')
+            f'Download the class\'s sessions, attempts and hints (CSV)</a>')
 
 
 def build(ctx: AppContext) -> gr.Blocks:
@@ -71,20 +71,20 @@ def build(ctx: AppContext) -> gr.Blocks:
         with gr.Tabs(elem_id="tt-tabs") as tabs:
             with gr.Tab("Overview", id="overview", elem_id="tt-tab-overview"):
                 help_now = gr.Dataframe(label="Who needs help now (stuck, many hints, falling mastery)",
-                                        interactive=False, elem_id="tt-help", wrap=True)
+                                        interactive=False, elem_id="tt-help", wrap=False, max_chars=40, elem_classes=["mt-table"])
                 with gr.Row():
                     sort_by = gr.Dropdown(data.ROSTER_COLUMNS, value="student", label="Sort roster by",
                                           elem_id="tt-sort", scale=2)
                     descending = gr.Checkbox(label="Highest first", value=False, elem_id="tt-desc", scale=1)
-                roster = gr.Dataframe(label="Roster", interactive=False, elem_id="tt-roster", wrap=True)
+                roster = gr.Dataframe(label="Roster", interactive=False, elem_id="tt-roster", wrap=False, max_chars=40, elem_classes=["mt-table"])
                 chart = gr.BarPlot(x="bar", y="mastery", color="skill", y_lim=[0, 1], title="Mastery per skill",
                                    x_title="student · skill", y_title="P(mastered)", x_label_angle=-20,
                                    tooltip=["student", "skill", "mastery"], elem_id="tt-mastery", height=320)
                 struggles = gr.Dataframe(label="Problems where the class struggles (most wrong answers first)",
-                                         interactive=False, elem_id="tt-struggles", wrap=True)
+                                         interactive=False, elem_id="tt-struggles", wrap=False, max_chars=40, elem_classes=["mt-table"])
             with gr.Tab("Sessions", id="sessions", elem_id="tt-tab-sessions"):
                 sessions_table = gr.Dataframe(label="Sessions (click a row to open it)", interactive=False,
-                                              elem_id="tt-sessions", max_height=260)
+                                              elem_id="tt-sessions", max_height=260, max_chars=40, elem_classes=["mt-table"])
                 session_dd = gr.Dropdown(label="Open a session", choices=[], value=None, elem_id="tt-session")
                 facts = gr.Markdown(elem_id="tt-facts", latex_delimiters=LATEX_DELIMITERS)
                 transcript = gr.Chatbot(label="Transcript", elem_id="tt-transcript", latex_delimiters=LATEX_DELIMITERS,
@@ -93,19 +93,19 @@ def build(ctx: AppContext) -> gr.Blocks:
                 with gr.Row():
                     flag_note = gr.Textbox(label="Flag this session — note for yourself or colleagues", lines=2,
                                            elem_id="tt-flag-note", scale=4)
-                    flag_btn = gr.Button("🚩 Flag session", elem_id="tt-flag", scale=1)
+                    flag_btn = gr.Button("Flag this session", elem_id="tt-flag", scale=1)
             with gr.Tab("Flags", id="flags", elem_id="tt-tab-flags"):
                 show_resolved = gr.Checkbox(label="Show resolved flags too", value=False, elem_id="tt-show-resolved")
                 flags_table = gr.Dataframe(label="Flags raised by teachers and by the system (click one to open its "
                                                  "session)", interactive=False,
-                                           elem_id="tt-flags", wrap=True)
+                                           elem_id="tt-flags", wrap=False, max_chars=40, elem_classes=["mt-table"])
                 with gr.Row():
                     flag_dd = gr.Dropdown(label="Open flag", choices=[], value=None, elem_id="tt-flag-pick", scale=3)
                     resolution = gr.Textbox(label="Resolution", elem_id="tt-resolution", scale=3)
                     resolve_btn = gr.Button("Resolve", elem_id="tt-resolve", scale=1)
             with gr.Tab("Assign", id="assign", elem_id="tt-tab-assign"):
                 assignments = gr.Dataframe(label="Assigned to this class", interactive=False,
-                                           elem_id="tt-assignments", wrap=True)
+                                           elem_id="tt-assignments", wrap=False, max_chars=40, elem_classes=["mt-table"])
                 source = gr.Radio([("Type a problem", "typed"), ("Pick from a dataset file", "dataset"),
                                    ("An existing problem set", "set")],
                                   value="typed", label="Problem source", elem_id="tt-source")
@@ -161,9 +161,12 @@ def build(ctx: AppContext) -> gr.Blocks:
                     struggles: data.struggles_frame(store.class_problem_stats(cls.id)),
                     sessions_table: data.sessions_frame(pairs),
                     session_dd: gr.update(choices=[(data.session_label(u, s), s.id) for u, s in pairs], value=None),
-                    flags_table: data.flags_frame(store, cls.id, open_only=not resolved),
-                    flag_dd: gr.update(choices=[(f"#{f.id} · session #{f.session_id} · {f.reason}", f.id)
-                                                for f in open_flags], value=None),
+                    flags_table: gr.update(value=data.flags_frame(store, cls.id, open_only=not resolved),
+                                           label=f"Open flags: {data.flags_summary(open_flags)} (teachers' first; "
+                                                 f"click one to open its session)"),
+                    flag_dd: gr.update(choices=[(f"#{f.id} · session #{f.session_id} · {data.flag_kind(f)}"
+                                                 + (f" (×{k})" if k > 1 else ""), f.id)
+                                                for f, k in data.grouped_flags(open_flags)], value=None),
                     assignments: actions.assignments_frame(cls.id),
                     allow_solve: cls.allow_solve_mode, allow_skip: cls.allow_hint_skip,
                     transcript: [], facts: "", help_now: help_frame(store, cls.id), **practice_tab.view(cls.id)}
@@ -233,7 +236,7 @@ def build(ctx: AppContext) -> gr.Blocks:
             flag = actions.flag(user, class_id, record, note)
             out = class_view(user, class_id, resolved=resolved)
             out.update(open_session(user, class_id, record.id))
-            out.update({flag_note: "", notice: f"🚩 Flag #{flag.id} raised on session #{record.id}."})
+            out.update({flag_note: "", notice: f"Flag #{flag.id} raised on session #{record.id}."})
             return out
 
         @guarded
@@ -241,7 +244,7 @@ def build(ctx: AppContext) -> gr.Blocks:
             user = who(request)
             flag = actions.resolve(user, class_id, flag_id, text)
             out = class_view(user, class_id, resolved=resolved)
-            out.update({resolution: "", notice: f"✅ Flag #{flag.id} resolved."})
+            out.update({resolution: "", notice: f"Flag #{flag.id} resolved."})
             return out
 
         @guarded
@@ -274,7 +277,7 @@ def build(ctx: AppContext) -> gr.Blocks:
                 result = actions.assign_dataset(user, class_id, path, spec, use_ans, title)
             else:
                 result = actions.assign_typed(user, class_id, text, ref, skill_text, title)
-            return {notice: f"✅ {escape(result)}", assignments: actions.assignments_frame(int(class_id)),
+            return {notice: f"Done: {escape(result)}", assignments: actions.assignments_frame(int(class_id)),
                     problem_text: "", reference: "", preview: "",
                     existing_set: gr.update(choices=actions.problem_set_choices())}
 
@@ -282,7 +285,7 @@ def build(ctx: AppContext) -> gr.Blocks:
         def on_save(class_id: Any, solve: bool, skip: bool, request: gr.Request) -> dict[Any, Any]:
             user = who(request)
             cls = actions.save_settings(user, class_id, bool(solve), bool(skip))
-            return {notice: f"✅ Saved: solve mode {'allowed' if cls.allow_solve_mode else 'not allowed'}, "
+            return {notice: f"Saved: solve mode {'allowed' if cls.allow_solve_mode else 'not allowed'}, "
                             f"hint skipping {'allowed' if cls.allow_hint_skip else 'not allowed'}.",
                     allow_solve: cls.allow_solve_mode, allow_skip: cls.allow_hint_skip}
 

@@ -27,8 +27,8 @@ ASSIGNMENT_COLUMNS = ["assignment", "what", "problems", "assigned", "by"]
 def notice_for(exc: TutorError) -> str:
     """A refusal or bad input as one line for the page: our own messages for what the user can fix."""
     if exc.status < 500:
-        return f"⚠️ {escape(exc.message)}"
-    return f"⚠️ {escape(friendly(exc.code))}"
+        return f"Not done: {escape(exc.message)}"
+    return f"Not done: {escape(friendly(exc.code))}"
 
 
 def parse_skills(text: str) -> list[str]:
@@ -107,6 +107,7 @@ class TeacherActions:
             ref = p.answer if use_answers else None
             rec = self.store.create_problem(p.text, source="dataset", reference_answer=ref,
                                             reference_set_by=user.id if ref else None, skills=list(p.skills),
+                                            reference_solution=p.solution if use_answers else None,
                                             problem_set_id=problem_set.id if problem_set else None,
                                             position=pos if problem_set else None, created_by=user.id,
                                             source_ref=f"{file.name}:{p.row}")

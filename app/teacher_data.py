@@ -19,7 +19,11 @@ from tutor.school.access import classes_for, require_class, require_flag, requir
 ROSTER_COLUMNS = ["student", "name", "sessions", "finished", "solved", "first-try correct %", "hints per step",
                   "bottom-out %", "time on task (min)", "open flags", "last active"]
 STRUGGLE_COLUMNS = ["problem", "text", "learners", "answer attempts", "wrong %", "hints", "most common wrong answers"]
-FLAG_COLUMNS = ["flag", "session", "student", "source", "reason", "note", "raised", "status"]
+FLAG_COLUMNS = ["flag", "session", "kind", "student", "source", "note", "raised", "status"]
+# A flag's kind in words; teachers' own flags come first, then the system's, grouped by kind.
+FLAG_KINDS = {"note": "teacher's note", "teacher_flag": "teacher's note", "hint_replaced": "hint replaced by the guard",
+              "key_unverified": "solution key not verified", "key_disagreement": "key and reference disagree",
+              "sandbox_kill": "code stopped (ran too long)", "interrupted": "session interrupted"}
 SESSION_COLUMNS = ["session", "student", "title", "mode", "status", "started", "hints", "solved"]
 
 
@@ -75,10 +79,36 @@ def sessions_frame(pairs: list[tuple[Any, Any]]) -> pd.DataFrame:
     return pd.DataFrame(data, columns=SESSION_COLUMNS)
 
 
+def flag_kind(f: Any) -> str:
+    if f.source == "teacher":
+        return "teacher's note"
+    return FLAG_KINDS.get(f.reason, f.reason.replace("_", " "))
+
+
+def grouped_flags(flags: list[Any]) -> list[tuple[Any, int]]:
+    """(flag, how many it stands for): teachers' flags first, newest first; then system flags by kind, one
+    row per session and kind (older stores may hold repeats of an open system flag)."""
+    teacher = sorted((f for f in flags if f.source == "teacher"), key=lambda f: -f.id)
+    seen: dict[tuple[Any, ...], list[Any]] = {}
+    for f in sorted((f for f in flags if f.source != "teacher"), key=lambda f: (flag_kind(f), f.session_id, f.id)):
+        key = (f.session_id, f.reason, f.resolved_at is None) if f.resolved_at is None else (f.id,)
+        seen.setdefault(key, []).append(f)
+    return [(f, 1) for f in teacher] + [(group[0], len(group)) for group in seen.values()]
+
+
+def flags_summary(flags: list[Any]) -> str:
+    """'2 teacher's notes · 3 hint replaced by the guard' over the open flags, teachers' first."""
+    counts: dict[str, int] = {}
+    for f, _ in grouped_flags([f for f in flags if f.resolved_at is None]):
+        counts[flag_kind(f)] = counts.get(flag_kind(f), 0) + 1
+    return " · ".join(f"{n} {kind}" for kind, n in counts.items()) or "no open flags"
+
+
 def flags_frame(store: Any, class_id: int, *, open_only: bool = True) -> pd.DataFrame:
     flags = store.flags(class_id=class_id, open_only=open_only)
     learner_of = {s.id: u.display_name or u.name for u, s in class_sessions(store, class_id, limit=None)}
-    data = [[f.id, f.session_id, learner_of.get(f.session_id, "?"), f.source, f.reason, f.note,
-             f"{f.created_at:%Y-%m-%d %H:%M}", "open" if f.resolved_at is None else f"resolved: {f.resolution or ''}"]
-            for f in flags]
+    data = [[f.id, f.session_id, flag_kind(f) + (f" (×{n})" if n > 1 else ""), learner_of.get(f.session_id, "?"),
+             f.source, f.note, f"{f.created_at:%Y-%m-%d %H:%M}",
+             "open" if f.resolved_at is None else f"resolved: {f.resolution or ''}"]
+            for f, n in grouped_flags(flags)]
     return pd.DataFrame(data, columns=FLAG_COLUMNS)

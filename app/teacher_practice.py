@@ -90,7 +90,7 @@ class PracticeTab:
             cid = class_id_of(user, class_id)
             practice.set_order(user, cid, order or "adaptive")
             practice.set_auto_approve(user, cid, bool(auto))
-            return {notice: f"✅ Practice: {order or 'adaptive'} order, variants "
+            return {notice: f"Practice: {order or 'adaptive'} order, variants "
                             f"{'approved automatically' if auto else 'previewed before students see them'}.",
                     **self.view(cid)}
 
@@ -103,7 +103,7 @@ class PracticeTab:
                 user, cid, skill or "", int(count or 1),
                 backend=service.backend if use_model else None,
                 kernel=(lambda: service.kernels.fresh(0, "variant")) if use_model else None)
-            said = f"✅ {len(items)} confirmed variant{'s' if len(items) != 1 else ''}"
+            said = f"{len(items)} confirmed variant{'s' if len(items) != 1 else ''}"
             if discarded:
                 said += f"; {len(discarded)} discarded (never shown): " + "; ".join(sorted(set(discarded))[:3])
             return {notice: said, **self.view(cid)}
@@ -115,7 +115,7 @@ class PracticeTab:
             for item_id in ids or []:
                 if store.practice_item(int(item_id)).class_id == cid:
                     practice.approve(user, int(item_id))
-            return {notice: f"✅ Approved {len(ids or [])}.", **self.view(cid)}
+            return {notice: f"Approved {len(ids or [])}.", **self.view(cid)}
 
         quick = dict(api_visibility="private", concurrency_limit=None)
         self.save.click(on_save, [self.class_dd, self.order, self.auto], [notice, *self.outputs()], **quick)

@@ -17,9 +17,18 @@ from typing import Any
 
 from app.render import HINT_RUNGS, code_block, escape, output_text, prose, split_executed
 
-PRIVATE = "🔒 hidden from the student"
-_VERDICT = {"correct": "✅ correct", "valid": "✅ valid step", "incorrect": "❌ incorrect", "invalid": "❌ invalid step",
-            "unreadable": "⚠️ unreadable", "unchecked": "📝 not checked"}
+# Words, not colour emoji: many school machines have no emoji font and show them as empty boxes.
+PRIVATE = "hidden from the student"
+_VERDICT = {"correct": "correct", "valid": "a valid step", "incorrect": "incorrect", "invalid": "not a valid step",
+            "unreadable": "could not be read", "unchecked": "not checked"}
+# What the guard's and the key's codes mean, for a teacher.
+_GUARD = {"replaced": "the model's hint gave too much away, so a regenerated one was shown",
+          "fallback": "the model's hints gave too much away, so a prepared hint was shown instead",
+          "refused": "the reply was held back because it gave the answer away",
+          "failed": "the guard could not check the hint, so a prepared hint was shown"}
+_CODES = {"backend_unavailable": "the model was not answering", "sandbox_busy": "the calculator was busy",
+          "sandbox_error": "the calculator failed", "sandbox_unsafe": "the calculator is switched off",
+          "timeout": "it took too long", "timed_out": "it took too long"}
 # Events that carry nothing a reviewer needs beyond what other events show.
 _QUIET = {"code", "text"}
 
@@ -73,7 +82,7 @@ class TranscriptRenderer:
         parts = [p for p in (title, PRIVATE if private else None) if p]
         head = f"**{' · '.join(parts)}**" if parts else ""
         if log:
-            head += f" — ⚠️ {escape(log)}"
+            head += f" — {escape(log)}"
         body = content.strip() or "(empty)"
         msg: dict[str, Any] = {"role": role, "content": f"{head}\n\n{body}" if head else body}
         self.messages.append(msg)
@@ -121,7 +130,7 @@ class TranscriptRenderer:
         log = "killed: timed out" if out.timed_out else ("kernel restarted" if out.restarted else
                                                          ("error" if out.error else ""))
         seconds = float(d.get("duration_s") or 0.0)
-        title = f"🧮 ran code #{self._cell} ({seconds:.2f} s)"
+        title = f"Ran code #{self._cell} ({seconds:.2f} s)"
         self._say("assistant", body, private, title=title, log=log)
 
     # --- event kinds ---------------------------------------------------------------------------------
@@ -131,7 +140,7 @@ class TranscriptRenderer:
         if d.get("question") and not d.get("resumed"):
             self._say("user", f"**Question** ({mode}){resumed}\n\n{prose(d['question'])}")
         else:
-            self._say("assistant", f"ℹ️ session {escape(mode)}{resumed}")
+            self._say("assistant", f"Session continued in {escape(mode)}{resumed}.")
 
     def _on_message(self, d: dict[str, Any], private: bool, ev: Any) -> None:
         role = d.get("role") or "student"
@@ -139,7 +148,7 @@ class TranscriptRenderer:
         if role == "student":
             self._say("user", prose(text))
         elif role == "system":
-            self._say("assistant", f"ℹ️ **System:** {prose(text)}", private)
+            self._say("assistant", f"**System:** {prose(text)}", private)
         else:
             self._say("assistant", prose(text), private)
 
@@ -150,9 +159,9 @@ class TranscriptRenderer:
         status = d.get("status") or ""
         if status == "preparing":
             return
-        steps = f", {d['steps']} steps" if d.get("steps") else ""
-        note = f" — {escape(d['message'])}" if d.get("message") else ""
-        self._say("assistant", f"🔑 **Solution key {escape(status)}**{steps}{note}", True, title="Solution key")
+        steps = f" It has {d['steps']} steps." if d.get("steps") else ""
+        note = f" {escape(d['message'])}" if d.get("message") else ""
+        self._say("assistant", f"The solution key is {escape(status)}.{steps}{note}", True, title="Solution key")
 
     def _on_key_work(self, d: dict[str, Any], private: bool, ev: Any) -> None:
         self._say("assistant", prose(d.get("text") or ev.text or ""), True, title="Worked solution (key)")
@@ -161,9 +170,9 @@ class TranscriptRenderer:
         level = int(d.get("level") or 0)
         steps = f" of {d['steps']}" if d.get("steps") else ""
         guard = d.get("guard") or "passed"
-        guard_note = "" if guard == "passed" else f" · ⚠️ guard: {escape(guard)}"
+        guard_note = "" if guard == "passed" else f" · guard: {escape(guard)} ({_GUARD.get(guard, 'see the flags')})"
         bottom = " · bottom-out" if d.get("bottom_out") or level >= 4 else ""
-        head = (f"💡 **Hint — step {d.get('step', '?')}{steps}, rung {level} of 4** "
+        head = (f"**Hint — step {d.get('step', '?')}{steps}, rung {level} of 4** "
                 f"({HINT_RUNGS.get(level, 'hint')}){bottom}{guard_note}")
         self._say("assistant", f"{head}\n\n{prose(d.get('text') or ev.text or '')}", private)
 
@@ -179,47 +188,53 @@ class TranscriptRenderer:
         self._say("assistant", f"**Verdict:** {mark}{line}{solved}{feedback}", private)
 
     def _on_answer(self, d: dict[str, Any], private: bool, ev: Any) -> None:
-        self._say("assistant", f"🏁 model's final answer: {_math(d.get('answer') or '')} "
+        self._say("assistant", f"The model's final answer: {_math(d.get('answer') or '')} "
                                f"(from {escape(d.get('source') or 'boxed')})", private)
 
     def _on_mastery(self, d: dict[str, Any], private: bool, ev: Any) -> None:
         p = d.get("p_mastery")
         shown = f"{float(p):.2f}" if isinstance(p, (int, float)) else "?"
         mastered = " · mastered" if d.get("mastered") else ""
-        self._say("assistant", f"📈 mastery of {escape(str(d.get('skill') or '?'))}: {shown}{mastered}", private)
+        self._say("assistant", f"Mastery of {escape(str(d.get('skill') or '?'))}: {shown}{mastered}", private)
 
     def _on_error(self, d: dict[str, Any], private: bool, ev: Any) -> None:
-        self._say("assistant", f"⚠️ **System:** error `{escape(str(d.get('code') or 'error'))}` — "
+        code = str(d.get("code") or "error")
+        self._say("assistant", f"**System:** the student was shown an error: {escape(_CODES.get(code, code))}. "
                                f"{escape(str(d.get('message') or ''))}", private)
 
     def _on_done(self, d: dict[str, Any], private: bool, ev: Any) -> None:
         stopped = d.get("stopped") or ""
         if stopped in ("cancelled", "error", "max_rounds", "max_tokens", "context"):
             self.facts.interrupted |= stopped == "cancelled"
-            self._say("assistant", f"⏹️ **System:** turn ended early ({escape(stopped)}) after "
+            self._say("assistant", f"**System:** turn ended early ({escape(stopped)}) after "
                                    f"{d.get('rounds', '?')} round(s)", private)
 
     def _on_interrupted(self, d: dict[str, Any], private: bool, ev: Any) -> None:
         self.facts.interrupted = True
-        self._say("assistant", "⏸️ **System:** session interrupted (the server stopped during a turn)", private)
+        self._say("assistant", "**System:** session interrupted (the server stopped during a turn)", private)
 
     def _on_hint_guard(self, d: dict[str, Any], private: bool, ev: Any) -> None:
         outcome = d.get("outcome") or d.get("guard") or ""
         if outcome in ("", "passed"):
             return
-        self._say("assistant", f"🛡️ **Hint guard:** {escape(str(outcome))} — {escape(_compact(d))}", True,
-                  title="Guard")
+        reasons = "; ".join(str(r) for r in d.get("reasons") or [])
+        why = f" Why: {escape(reasons)}." if reasons else ""
+        tries = f" It took {d['generations']} tries." if d.get("generations") else ""
+        self._say("assistant", f"**Hint guard:** {escape(_GUARD.get(str(outcome), str(outcome)))}.{why}{tries}",
+                  True, title="Guard")
 
     def _on_reply_guard(self, d: dict[str, Any], private: bool, ev: Any) -> None:
         guard = d.get("guard") or ""
         if guard in ("", "passed"):
             return
         reasons = "; ".join(str(r) for r in d.get("reasons") or [])
-        self._say("assistant", f"🛡️ **Reply guard:** {escape(str(guard))} — {escape(reasons)}", True, title="Guard")
+        why = f" Why: {escape(reasons)}." if reasons else ""
+        self._say("assistant", f"**Reply guard:** {escape(_GUARD.get(str(guard), str(guard)))}.{why}", True,
+                  title="Guard")
 
     def _unknown(self, kind: str, d: dict[str, Any], private: bool) -> None:
         d.pop("kind", None)
-        self._say("assistant", f"ℹ️ `{escape(kind)}` {escape(_compact(d))}", private)
+        self._say("assistant", f"Event `{escape(kind)}`: {escape(_compact(d))}", private)
 
     # --- facts ---------------------------------------------------------------------------------------
     def _facts_from_records(self) -> None:
@@ -241,7 +256,7 @@ class TranscriptRenderer:
         learner = t.learner.display_name or t.learner.name
         lines = [f"**Learner:** {escape(learner)} ({escape(t.learner.name)}) · **session** #{s.id} · "
                  f"**mode:** {escape(s.mode)} · **status:** {escape(s.status)}"
-                 + (" · solved ✅" if s.solved else ""),
+                 + (" · **solved**" if s.solved else ""),
                  f"**Started:** {s.started_at:%Y-%m-%d %H:%M} UTC · **last activity:** {s.last_activity_at:%Y-%m-%d %H:%M}"]
         if t.problem is not None:
             lines.append(f"**Problem** (#{t.problem.id}, {escape(t.problem.source)}): {prose(t.problem.text)}")
@@ -251,12 +266,18 @@ class TranscriptRenderer:
         if k is None:
             lines.append("**Solution key:** none recorded")
         else:
-            verified = "✅ verified by executed code" if k.verified else "⚠️ NOT verified by code"
-            lines.append(f"**Solution key:** {_math(k.answer or '?')} — {verified}"
-                         + (f" ({escape(k.verification)})" if k.verification else "")
-                         + f" · source: {escape(k.source)}" + (f" ({escape(k.model)})" if k.model else ""))
+            how, notes = _verification(k.verification or "")
+            source = f"from the {escape(k.source)}" + (f" ({escape(k.model)})" if k.model else "")
+            if k.verified:
+                said = f"The answer was verified by executed code{': ' + how if how else ''}."
+            else:
+                said = ("The answer is NOT verified by code, so treat hints and verdicts in this session with care"
+                        + (f" ({how})" if how else "") + ".")
+            lines.append(f"**Solution key:** {_math(k.answer or '?')}, {source}. {said}")
+            if notes:
+                lines.append("**While preparing the key:** " + " ".join(notes))
             if k.disagreement:
-                lines.append(f"**⚠️ Reference/model disagreement:** model says {_math(k.model_answer or '?')}, "
+                lines.append(f"**Reference/model disagreement:** model says {_math(k.model_answer or '?')}, "
                              f"reference says {_math(k.reference_answer or '?')}")
             if k.steps:
                 steps = "; ".join(f"{i + 1}. {escape(str(st.get('text') or st.get('description') or ''))}"
@@ -265,17 +286,30 @@ class TranscriptRenderer:
                 lines.append(f"**Key steps:** {steps}")
         lines.append(f"**Code cells:** {f.code_cells} · **sandbox kills:** {f.sandbox_kills} · **hints:** {f.hints} "
                      f"(guard-replaced: {f.guard_replaced}) · **attempts:** {f.attempts}"
-                     + (" · ⏸️ **interrupted**" if f.interrupted else ""))
+                     + (" · **interrupted**" if f.interrupted else ""))
         if t.flags:
             items = []
             for fl in t.flags:
                 state = "open" if fl.resolved_at is None else f"resolved: {escape(fl.resolution or '')}"
                 note = f" — {escape(fl.note)}" if fl.note else ""
-                items.append(f"- 🚩 #{fl.id} [{escape(fl.source)}] {escape(fl.reason)}{note} ({state})")
+                items.append(f"- #{fl.id} [{escape(fl.source)}] {escape(fl.reason)}{note} ({state})")
             lines.append("**Flags:**\n" + "\n".join(items))
         else:
             lines.append("**Flags:** none")
         return "\n\n".join(lines)
+
+
+def _verification(text: str) -> tuple[str, list[str]]:
+    """The key's verification record (its first line says how it was confirmed; further lines are problems
+    met on the way, often error codes) as (how, [sentences])."""
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    if not lines:
+        return "", []
+    def said(ln: str) -> str:
+        ln = " ".join(_CODES.get(w.strip(".,;:()"), w) for w in ln.split())
+        ln = ln[:1].upper() + ln[1:]
+        return escape(ln if ln.endswith(".") else ln + ".")
+    return escape(_CODES.get(lines[0], lines[0])), [said(ln) for ln in lines[1:]]
 
 
 def _math(answer: str) -> str:

@@ -37,12 +37,12 @@ def test_transcript_shows_every_event_in_order_with_the_evidence(store):
     messages, facts_md, facts = render_transcript(store.transcript(sid))
     contents = [m["content"] for m in messages]
     order = ["**Question**", "Solve it.", "print(2**2)", "What undoes a square?", "is it", "rung 2 of 4",
-             "**Answer:** -2", "Check the condition", "**Answer:** 2", "✅ correct"]
+             "**Answer:** -2", "Check the condition", "**Answer:** 2", "**Verdict:** correct"]
     positions = [next(i for i, c in enumerate(contents) if marker in c) for marker in order]
     assert positions == sorted(positions), positions
     code = next(m for m in messages if "print(2**2)" in m["content"] and "Output" in m["content"])
     assert "<pre class=\"mt-output\"><code>4</code></pre>" in code["content"]
-    assert code["content"].startswith("**🧮 ran code #1 (0.50 s) · 🔒 hidden from the student**")
+    assert code["content"].startswith("**Ran code #1 (0.50 s) · hidden from the student**")
     assert not any("```python" in c for c in contents)      # the executed block appears once, as a cell
     assert "$\\sqrt{4}$" in next(c for c in contents if "is it" in c)   # math is left for KaTeX
     assert "verified by executed code" in facts_md and "substituted back" in facts_md
@@ -67,7 +67,7 @@ def test_system_flags_kills_guard_replacements_disagreement_and_interruptions_ar
     messages, facts_md, facts = render_transcript(store.transcript(sid))
     text = "\n".join(m["content"] for m in messages)
     assert "killed: timed out" in text and "kernel restarted" in text
-    assert "guard: fallback" in text
+    assert "guard: fallback (the model's hints gave too much away, so a prepared hint was shown instead)" in text
     assert "turn ended early (cancelled)" in text and "session interrupted" in text
     assert facts.sandbox_kills == 2 and facts.guard_replaced == 1 and facts.interrupted and facts.disagreement
     assert facts.key_verified is False and "NOT verified by code" in facts_md
@@ -75,6 +75,26 @@ def test_system_flags_kills_guard_replacements_disagreement_and_interruptions_ar
     assert set(facts.system_flags) == {"sandbox_kill", "hint_replaced", "key_disagreement"}
     assert "[system] sandbox_kill — cell timed out after 10 s (open)" in facts_md
     assert "interrupted" in facts_md
+
+
+def test_the_review_speaks_in_sentences_without_emoji_json_or_contradictions(store):
+    """A key confirmed by code whose preparation met a model outage says both, without claiming and
+    denying verification in one breath; a guard's record reads as a sentence, not JSON."""
+    import re
+    student, problem, sid = _session(store)
+    store.save_solution_key(session_id=sid, answer="2", verified=True,
+                            verification="substituted back\nstep check: backend_unavailable", model="scripted")
+    store.append(sid, {"kind": "hint_guard", "step": 1, "level": 2, "guard": "replaced", "passed_first": False,
+                       "generations": 2, "reasons": ["states the value 2"], "claims": []}, private=True)
+    store.raise_flag(sid, "hint_replaced", source="system", note="the hint gave the answer away")
+    messages, facts_md, _ = render_transcript(store.transcript(sid))
+    text = "\n".join(m["content"] for m in messages) + facts_md
+    assert "verified by executed code: substituted back." in facts_md
+    assert "NOT verified" not in facts_md and "the model was not answering" in facts_md
+    assert "backend_unavailable" not in facts_md
+    assert "gave too much away, so a regenerated one was shown. Why: states the value 2. It took 2 tries." in text
+    assert "{" not in text.replace("\\frac{", "") and '"guard"' not in text
+    assert not re.search("[\U0001F300-\U0001FAFF\u2600-\u27BF]", text), "colour emoji carry no meaning here"
 
 
 def test_html_from_students_models_and_kernels_is_escaped(store):
