@@ -27,6 +27,7 @@ class DatasetProblem:
     text: str
     answer: str | None       # the dataset's reference answer, if it has one
     skills: tuple[str, ...]  # e.g. MATH's subject
+    solution: str | None = None   # a worked solution in GSM8K's lines (its `answer`, MathDial's `ground_truth`)
 
 
 def dataset_dirs(settings: Settings) -> list[Path]:
@@ -97,6 +98,16 @@ def _answer(item: dict[str, Any]) -> str | None:
     return None
 
 
+def _solution(item: dict[str, Any]) -> str | None:
+    """A worked solution whose lines are calculations, which the key then recomputes step by step:
+    GSM8K's `answer` (lines with <<...>> and a last '#### N') or MathDial's `ground_truth`."""
+    for key in ("answer", "ground_truth"):
+        value = item.get(key)
+        if isinstance(value, str) and "\n" in value.strip() and ("####" in value or key == "ground_truth"):
+            return value.strip()
+    return None
+
+
 def _skills(item: dict[str, Any]) -> tuple[str, ...]:
     label = item.get("type") or item.get("subject")
     if not isinstance(label, str):
@@ -127,7 +138,7 @@ def load_problems(path: Path, rows: list[int]) -> list[DatasetProblem]:
             text = next((item[k] for k in _TEXT_KEYS if isinstance(item, dict) and isinstance(item.get(k), str)), None)
             if not text or not text.strip():
                 raise BadInput(f"row {n} of {path.name} has no problem text (looked for {', '.join(_TEXT_KEYS)})")
-            found[n] = DatasetProblem(n, text.strip(), _answer(item), _skills(item))
+            found[n] = DatasetProblem(n, text.strip(), _answer(item), _skills(item), _solution(item))
     missing = [n for n in rows if n not in found]
     if missing:
         raise BadInput(f"{path.name} has no row {missing[0]}")

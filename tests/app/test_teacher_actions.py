@@ -90,6 +90,7 @@ def test_assign_rows_of_dataset_files_with_their_answers(world):
     assert [p.reference_answer for p in problems][:2] == ["18", "3"]
     assert problems[0].text.startswith("Janet") and [p.source_ref for p in problems] == [
         "gsm8k_test.jsonl:1", "gsm8k_test.jsonl:2", "gsm8k_test.jsonl:5"]
+    assert problems[0].reference_solution.endswith("#### 18")    # GSM8K's worked solution: the key's steps
     w.actions.assign_dataset(w.t, w.ca.id, "math500_test.jsonl", "1", True, "")   # relative to the first folder
     w.actions.assign_dataset(w.t, w.ca.id, f"{DATA_DIR}/math_test.jsonl", "1", True, "")
     single = [store.get_problem(a.problem_id) for a in store.class_assignments(w.ca.id) if a.problem_id]
@@ -97,6 +98,7 @@ def test_assign_rows_of_dataset_files_with_their_answers(world):
     assert [p.skills for p in single] == [["precalculus"], ["algebra"]]
     w.actions.assign_dataset(w.t, w.ca.id, f"{DATA_DIR}/gsm8k_test.jsonl", "3", False, "")
     assert store.get_problem(store.class_assignments(w.ca.id)[-1].problem_id).reference_answer is None
+    assert store.get_problem(store.class_assignments(w.ca.id)[-1].problem_id).reference_solution is None
 
 
 @pytest.mark.parametrize("path, rows, message", [
