@@ -157,3 +157,23 @@ def test_confirmed_variant_waits_for_approval_then_is_offered(tutor, store, scho
     assert practice.next_problem(student.id) is None
     practice.approve(teacher, items[0].id)
     assert practice.next_problem(student.id).problem_id == variant.id
+
+
+def test_trivial_steps_and_answers_after_the_bottom_out_earn_no_mastery(tutor, store, school):
+    from tutor.events import MasteryUpdated
+
+    teacher, student, cls = school
+    store.set_class_settings(cls.id, allow_hint_skip=True)
+    started = collect(tutor.start_session(student.id, question=PROBLEM))
+    sid = next(e for e in started if isinstance(e, SessionStarted)).session_id
+    restated = collect(tutor.submit(student.id, sid, "2x + 3 = 17", kind="step"))
+    assert not [e for e in restated if isinstance(e, MasteryUpdated)]          # restating the problem
+    trivial = collect(tutor.submit(student.id, sid, "1 = 1", kind="step"))
+    assert not [e for e in trivial if isinstance(e, MasteryUpdated)]
+    worked = collect(tutor.next_hint(student.id, sid, bottom_out=True))      # the worked step: counts as not knowing
+    assert [e.mastered for e in worked if isinstance(e, MasteryUpdated)] == [False]
+    before = store.get_mastery(student.id, "algebra").p_known
+    answered = collect(tutor.submit(student.id, sid, "7"))
+    assert any(isinstance(e, AttemptChecked) and e.solved for e in answered)
+    assert not [e for e in answered if isinstance(e, MasteryUpdated)]          # typed after the bottom-out
+    assert store.get_mastery(student.id, "algebra").p_known == before

@@ -21,7 +21,6 @@ from tutor.settings import Settings
 from tutor.tutoring.hints import BOTTOM_OUT, generate_hint
 from tutor.tutoring.kernels import LazyRunner, SessionKernels
 from tutor.tutoring.learner import BKTParams, observe
-from tutor.practice.evidence import is_evidence
 from tutor.practice.fit import fitted_params
 from tutor.tutoring.listing import (ProblemView, SessionSummary, SessionView, problem_views, session_summaries,
                                     session_view)
@@ -349,9 +348,7 @@ class TutorService:
         event = AttemptChecked(attempt_kind=kind, verdict=check.verdict, feedback=check.feedback,
                                first_bad_line=check.first_bad_line, step=live.step, solved=check.solved, input=text,
                                advanced_to=check.advanced_to, reached_end=check.reached_end)
-        first = first_attempt(live, event)
-        if first and not is_evidence(live, kind, text):
-            first = None   # a trivial step, or an answer after a bottom-out hint, shows no knowing
+        first = first_attempt(live, event)   # None for a trivial step or an answer after a bottom-out
         self.emit(live, event)
         mastery = self._observe(live, correct=first, cause=kind) if first is not None else []
         if kind == "answer" and check.verdict == "unchecked":

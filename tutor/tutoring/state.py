@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from tutor.events import Event
+from tutor.practice.evidence import is_evidence
 from tutor.tutoring.key import AnswerKey, KeyStep
 from tutor.tutoring.stopping import Stops
 
@@ -126,8 +127,9 @@ def _hint(s: LiveSession, d: Mapping[str, Any]) -> None:
 
 def _attempt(s: LiveSession, d: Mapping[str, Any]) -> None:
     verdict = d.get("verdict")
-    if verdict in _RIGHT | _WRONG and not s.solved and d.get("step"):
-        s.observed.add(int(d["step"]))
+    if verdict in _RIGHT | _WRONG and not s.solved and d.get("step") and \
+            is_evidence(s, str(d.get("attempt_kind") or "answer"), str(d.get("input") or "")):
+        s.observed.add(int(d["step"]))   # (a trivial step leaves the step's first attempt still to come)
     s.attempts.append((str(d.get("attempt_kind") or "answer"), str(d.get("input") or ""), str(verdict or "")))
     if d.get("attempt_kind") == "step":
         s.work.extend(accepted_lines(str(d.get("input") or ""), verdict, d.get("first_bad_line")))
@@ -164,6 +166,8 @@ def first_attempt(state: LiveSession, event: Event | Mapping[str, Any]) -> bool 
         return None
     if data["kind"] == "hint":
         return False
+    if not is_evidence(state, str(data.get("attempt_kind") or "answer"), str(data.get("input") or "")):
+        return None   # a trivial step, or an answer after a bottom-out hint: no evidence either way
     verdict = data.get("verdict")
     return True if verdict in _RIGHT else False if verdict in _WRONG else None
 
