@@ -13,6 +13,7 @@ that is the fast batch-1 path. torch and transformers are imported only here.
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import threading
 from pathlib import Path
@@ -30,6 +31,8 @@ log = logging.getLogger(__name__)
 # batch slots when there is no GPU memory to size them by: a CPU gains little past this
 CPU_SLOTS = 32
 GPU_MAX_SLOTS = 64
+# share of the free RAM the KV slots may take on a CPU (the grading workers and kernels need the rest)
+CPU_KV_SHARE = 0.25
 # share of the GPU memory left after the weights that the KV slots may take (activations need the rest)
 GPU_KV_SHARE = 0.8
 
@@ -89,13 +92,16 @@ class TransformersBackend:
                    context_tokens=settings.context_tokens)
 
     def _auto_slots(self) -> int:
-        if self.device != "cuda":
-            return CPU_SLOTS
+        """As many slots as the memory left after the weights holds (the pool is zero-filled, so every
+        page of it is real), up to a count past which batching gains little."""
         torch = self._torch
-        free, _total = torch.cuda.mem_get_info()
         per_slot = SlotCache.bytes_per_slot(self.model.config, self.context_tokens,
                                             torch.finfo(getattr(torch, self.dtype)).bits // 8)
-        return min(GPU_MAX_SLOTS, int(free * GPU_KV_SHARE) // per_slot)
+        if self.device == "cuda":
+            free, _total = torch.cuda.mem_get_info()
+            return min(GPU_MAX_SLOTS, int(free * GPU_KV_SHARE) // per_slot)
+        free = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        return max(1, min(CPU_SLOTS, int(free * CPU_KV_SHARE) // per_slot))
 
     def _use_graphs(self, *, required: bool) -> None:
         """Capture batch-1 decode graphs now (the warm-up), so the first student does not pay for it."""
