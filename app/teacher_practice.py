@@ -85,7 +85,7 @@ class PracticeTab:
             return run
 
         @guarded
-        def on_save(class_id: Any, order: str, auto: bool, request: gr.Request) -> dict[Any, Any]:
+        def on_practice_save(class_id: Any, order: str, auto: bool, request: gr.Request) -> dict[Any, Any]:
             user = self.who(request)
             cid = class_id_of(user, class_id)
             practice.set_order(user, cid, order or "adaptive")
@@ -95,7 +95,8 @@ class PracticeTab:
                     **self.view(cid)}
 
         @guarded
-        def on_generate(class_id: Any, skill: str, count: Any, use_model: bool, request: gr.Request) -> dict[Any, Any]:
+        def on_practice_generate(class_id: Any, skill: str, count: Any, use_model: bool,
+                                 request: gr.Request) -> dict[Any, Any]:
             user = self.who(request)
             cid = class_id_of(user, class_id)
             service = self.ctx.service
@@ -109,7 +110,7 @@ class PracticeTab:
             return {notice: said, **self.view(cid)}
 
         @guarded
-        def on_approve(class_id: Any, ids: list[Any], request: gr.Request) -> dict[Any, Any]:
+        def on_practice_approve(class_id: Any, ids: list[Any], request: gr.Request) -> dict[Any, Any]:
             user = self.who(request)
             cid = class_id_of(user, class_id)
             for item_id in ids or []:
@@ -118,7 +119,7 @@ class PracticeTab:
             return {notice: f"Approved {len(ids or [])}.", **self.view(cid)}
 
         quick = dict(api_visibility="private", concurrency_limit=None)
-        self.save.click(on_save, [self.class_dd, self.order, self.auto], [notice, *self.outputs()], **quick)
-        self.generate.click(on_generate, [self.class_dd, self.skill, self.count, self.use_model],
+        self.save.click(on_practice_save, [self.class_dd, self.order, self.auto], [notice, *self.outputs()], **quick)
+        self.generate.click(on_practice_generate, [self.class_dd, self.skill, self.count, self.use_model],
                             [notice, *self.outputs()], api_visibility="private")
-        self.approve.click(on_approve, [self.class_dd, self.approve_ids], [notice, *self.outputs()], **quick)
+        self.approve.click(on_practice_approve, [self.class_dd, self.approve_ids], [notice, *self.outputs()], **quick)

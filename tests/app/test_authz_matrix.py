@@ -90,13 +90,17 @@ def _teacher_calls(school, flag_id):
         "on_preview": [a, f"{DATA_DIR}/gsm8k_test.jsonl", "1-2"],
         "on_assign": [a, "typed", "What is 1 + 1?", "2", "arithmetic", None, "", True, "", None],
         "on_save": [a, True, True],
+        "on_practice_save": [a, "fixed", True],
+        "on_practice_generate": [a, "arithmetic", 1, False],
+        "on_practice_approve": [a, []],
     }
 
 
 def _state(store, school):
     cls = store.get_class(school.class_a.id)
     return (len(store.flags(class_id=cls.id)), len([f for f in store.flags(class_id=cls.id) if f.resolved_at]),
-            len(store.class_assignments(cls.id)), cls.allow_solve_mode, cls.allow_hint_skip)
+            len(store.class_assignments(cls.id)), cls.allow_solve_mode, cls.allow_hint_skip,
+            store.practice_settings(cls.id), len(store.practice_items(cls.id)))
 
 
 def test_every_teacher_handler_refuses_outsiders_and_leaks_nothing(school, clients):
@@ -146,7 +150,7 @@ def test_teacher_of_the_class_and_admin_get_the_data_and_their_changes_are_audit
                                                                                    school.session_id], session_hash=hash_)
         assert "2x + 3 = 17" in got.text() and "ran code" in got.text()
     calls = _teacher_calls(school, flag.id)
-    for name in ("on_flag", "on_resolve", "on_assign", "on_save"):
+    for name in ("on_flag", "on_resolve", "on_assign", "on_save", "on_practice_save"):
         call_gradio(clients["teacher"], school.web, "/teacher", "on_load", [], session_hash="tess-2")
         call_gradio(clients["teacher"], school.web, "/teacher", "on_session", calls["on_session"], session_hash="tess-2")
         reply = call_gradio(clients["teacher"], school.web, "/teacher", name, calls[name], session_hash="tess-2")
@@ -157,7 +161,8 @@ def test_teacher_of_the_class_and_admin_get_the_data_and_their_changes_are_audit
     assert any(f.source == "teacher" and f.note == "look at this" for f in store.flags(session_id=school.session_id))
     assert len(store.class_assignments(cls.id)) == 1
     actions = {e.action for e in store.audit_log() if e.actor_name == "tess"}
-    assert {"flag.raise", "flag.resolve", "class.assign", "class.settings"} <= actions
+    assert {"flag.raise", "flag.resolve", "class.assign", "class.settings", "practice.order"} <= actions
+    assert store.practice_settings(cls.id).order_mode == "fixed"
 
 
 def test_a_teacher_removed_from_the_class_loses_it_at_the_next_click(school, clients):
