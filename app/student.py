@@ -114,9 +114,12 @@ def build(ctx: AppContext) -> gr.Blocks:
                     rung: view.rung_label, verdict: view.verdict, view_state: view,
                     tools: gr.update(visible=not solving), solve_note: gr.update(visible=solving)}
 
-        def sidebar(user_id: int, query: str = "") -> dict[Any, Any]:
-            choices, note = history_list.matching(service.list_sessions(user_id), query)
-            return {history: gr.update(choices=choices, value=None), history_note: note, history_q: query,
+        def sidebar(user_id: int, query: str | None = None) -> dict[Any, Any]:
+            """The history list; without a query (after an action) the search box is emptied too. While
+            the student types, the box is left alone: writing it back would race their typing."""
+            choices, note = history_list.matching(service.list_sessions(user_id), query or "")
+            box = {} if query is not None else {history_q: ""}
+            return {history: gr.update(choices=choices, value=None), history_note: note, **box,
                     **practice.sidebar(user_id)}
 
         def on_load(request: gr.Request) -> dict[Any, Any]:
@@ -313,14 +316,15 @@ def build(ctx: AppContext) -> gr.Blocks:
         history.input(on_open, [history], every + [mode], concurrency_limit=None, api_visibility="private")
         quiet = dict(concurrency_limit=None, api_visibility="private", show_progress="hidden",
                      trigger_mode="always_last")
-        history_q.input(on_search, [history_q], [history, history_note, history_q, practice.progress], **quiet)
+        history_q.input(on_search, [history_q], [history, history_note, practice.progress], **quiet)
         attempt.input(on_preview, [attempt], [preview], **quiet)
         question.input(on_text_preview, [question], [question_preview], **quiet)
         msg.input(on_text_preview, [msg], [msg_preview], **quiet)
         new_btn.click(on_new, None, every + [question, question_preview], concurrency_limit=None, api_visibility="private")
         practice.wire(who, run_action, ChatView, notice, every, **turn_kw)
-    demo.queue(default_concurrency_limit=settings.web.max_concurrent_turns, max_size=settings.web.max_queue,
-               api_open=False)
+    # Gradio's own queue neither limits nor drops actions: the model and cell slots bound the work, and a
+    # full server keeps the action and shows its place in line (app.turns)
+    demo.queue(default_concurrency_limit=None, max_size=None, api_open=False)
     return demo
 
 

@@ -130,7 +130,7 @@ class TranscriptRenderer:
         log = "killed: timed out" if out.timed_out else ("kernel restarted" if out.restarted else
                                                          ("error" if out.error else ""))
         seconds = float(d.get("duration_s") or 0.0)
-        title = f"Ran code #{self._cell} ({seconds:.2f} s)"
+        title = f"ran code #{self._cell} ({seconds:.2f} s)"
         self._say("assistant", body, private, title=title, log=log)
 
     # --- event kinds ---------------------------------------------------------------------------------

@@ -42,7 +42,7 @@ def test_transcript_shows_every_event_in_order_with_the_evidence(store):
     assert positions == sorted(positions), positions
     code = next(m for m in messages if "print(2**2)" in m["content"] and "Output" in m["content"])
     assert "<pre class=\"mt-output\"><code>4</code></pre>" in code["content"]
-    assert code["content"].startswith("**Ran code #1 (0.50 s) · hidden from the student**")
+    assert code["content"].startswith("**ran code #1 (0.50 s) · hidden from the student**")
     assert not any("```python" in c for c in contents)      # the executed block appears once, as a cell
     assert "$\\sqrt{4}$" in next(c for c in contents if "is it" in c)   # math is left for KaTeX
     assert "verified by executed code" in facts_md and "substituted back" in facts_md
