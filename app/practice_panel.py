@@ -10,6 +10,7 @@ from typing import Any, AsyncIterator, Callable
 import gradio as gr
 
 from app.context import AppContext
+from tutor.practice import catalog
 
 
 def practice_of(ctx: AppContext) -> Any:
@@ -32,7 +33,9 @@ def progress_markdown(progress: Any) -> str:
             note = "mastered" + (f" · review {s.review_due_at:%d %b}" if s.review_due_at else "")
         else:
             note = f"{s.to_master} more to master"
-        rows.append(f"| {html.escape(s.label)} | {round(100 * s.p_known)}% | {note} |")
+        area = catalog.area_of(s.skill)   # the finer skill under the teacher's area it belongs to
+        name = s.label if area == s.skill else f"{s.label} ({catalog.label(area)})"
+        rows.append(f"| {html.escape(name)} | {round(100 * s.p_known)}% | {note} |")
     due = ", ".join(html.escape(s) for s in progress.due_labels)
     return "\n".join([done, "", *rows, "", f"**Due for review now:** {due}" if due else "No reviews due."])
 

@@ -71,6 +71,14 @@ Reports:    transcript(session_id, *, include_private=True) -> Transcript(sessio
                   code_cells, hints, attempts, flags)
             class_summary(class_id) -> [ClassSummaryRow], class_problem_stats(class_id) -> [ProblemStatsRow]
             export_rows(class_id), export_class(class_id, "csv"|"jsonl", out) -> rows written
+Practice:   add_practice_item(class_id, problem_id, *, skill, difficulty=3, origin="dataset"|"teacher"|"generated",
+                  status="approved"|"pending", parent_problem_id=None, evidence="", created_by=None) -> PracticeItemRecord
+            practice_items(class_id, *, status=None), practice_item(id), approve_practice_item(id),
+            remove_practice_item(id), bank_sources(class_id), in_practice_bank(class_ids, problem_id)
+            practice_settings(class_id), set_practice_settings(class_id, *, order_mode=None, auto_approve=None)
+            record_pick(user_id, problem_id, *, skill, reason, why), picks(user_id, *, open_only=False), settle_pick(id),
+            solved_problem_ids(user_id), reviews(user_id), save_review(user_id, skill, *, stage, due_at, ...),
+            save_bkt_fit(class_id, skill, (p_init, p_learn, p_guess, p_slip), *, observations), bkt_fits(class_id)
 Privacy:    delete_learner(user_id_or_name, *, actor_id=None) -> DeletionReport (everything about them, one transaction)
 """
 
