@@ -298,6 +298,15 @@ class ChatView:
         self.items.append(f"⚠ {escape(friendly(e.code, e.message))}")
         self.status = ""
 
+    def _on_waiting(self, e: Any) -> None:
+        """The server is full: the student's request is kept in line; say where it stands."""
+        if not e.place:
+            self.status = "Thinking…"
+            return
+        what = "a code kernel" if e.what == "kernel" else "the tutor"
+        about = f", about {max(1, round(e.eta_s))} s" if e.eta_s >= 0.5 else ""
+        self.status = f"Waiting for {what}: you are number {e.place} in line{about}. Your request is kept."
+
     def _on_done(self, e: Any) -> None:
         self.flush()
         if e.stopped == "cancelled":

@@ -27,6 +27,16 @@ class SandboxConfig:
                                                    "connection and the kernel is replaced (bounds host memory under a flood).")
     # --- pool ---------------------------------------------------------------------------------
     warm_kernels: int = _opt(2, "Kernels kept started (with the preloaded modules imported) ready to hand to new sessions.")
+    max_warm_kernels: int = _opt(8, "Most kernels kept warm when demand is high: the warm pool holds as many kernels as "
+                                    "sessions took in the last `warm_horizon_s` at the last minute's rate, between "
+                                    "`warm_kernels` and this.")
+    warm_horizon_s: float = _opt(30.0, "Seconds of demand (sessions taking a kernel, at the last minute's rate) the warm pool covers.")
+    refill_per_s: float = _opt(2.0, "Most kernel starts per second by the background refill (bounds the CPU starts take from cells).")
+    refill_parallel: int = _opt(2, "Most kernels starting at once in the background.")
+    kernel_wait_s: float = _opt(120.0, "Seconds a session waits in line for a kernel when none is warm before it is told the "
+                                       "sandbox is busy (sessions are served in the order they asked).")
+    max_running_cells: int = _opt(0, "Most cells running at once across all kernels (kernel CPU, a limit separate from the "
+                                     "model's); 0: twice the number of CPUs. A cell waits its turn; its timeout starts when it runs.")
     max_kernels: int = _opt(16, "Cap on live kernel processes (warm + in use); past it `acquire` raises SandboxBusy.")
     idle_timeout_s: float = _opt(1800.0, "A session's kernel unused this long is killed; its next cell gets a fresh kernel.")
     max_lifetime_s: float = _opt(4 * 3600.0, "A kernel older than this is killed; its session's next cell gets a fresh kernel.")

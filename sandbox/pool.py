@@ -1,18 +1,24 @@
 """The warm pool: pre-started kernels handed out one per session key, never reused for another key;
 idle and lifetime culling, a cap on live kernels, replacement after a kill, and cool-down of
 sessions whose kernels keep getting killed.
+
+Kernel starts stay off the request path: only the background refill starts kernels for sessions, at
+a bounded rate, and the warm pool is sized from demand (sessions taking a kernel per minute). A
+session that finds none warm waits in line (first come, first served) and is told its place.
 """
 
 from __future__ import annotations
 
 import collections
 import math
+import os
 import re
 import shutil
 import stat
 import threading
 import time
 from pathlib import Path
+from typing import Callable
 
 import zmq
 
@@ -25,6 +31,20 @@ from sandbox import selfcheck
 
 
 _KERNEL_ENTRY = re.compile(r"[0-9a-f]{12}(\.log)?")
+
+
+class _Waiter:
+    """A session waiting in line for a kernel; the refill hands it one directly."""
+
+    __slots__ = ("kernel", "since")
+
+    def __init__(self) -> None:
+        self.kernel: Kernel | None = None
+        self.since = time.monotonic()
+
+
+# on_wait(place in line (1 = next), seconds until a kernel may be ready at the refill rate)
+WaitCallback = Callable[[int, float], None]
 
 
 def _bad_input(message: str) -> CellResult:
@@ -84,9 +104,11 @@ class KernelSession:
                 self._state_lost = True
             if self._kernel is None:
                 self._kernel = self._pool._fresh_kernel()   # SandboxBusy keeps _state_lost for the next try
+                self._pool._placed()
             restarted, self._state_lost = self._state_lost, False
             kernel = self._kernel
-            result, needs_kill = kernel.execute(code, float(timeout), cancel)
+            with self._pool._cells:   # kernel CPU: its own limit, separate from the model's
+                result, needs_kill = kernel.execute(code, float(timeout), cancel)
             if needs_kill:
                 reason = ("timeout" if result.timed_out and not kernel.lost else
                           kernel.lost or (result.error.message if result.error else "lost"))
@@ -133,6 +155,15 @@ class KernelPool:
         self._started = False
         self._failure: SandboxUnsafe | None = None   # why the last start() refused
         self._thread: threading.Thread | None = None
+        self._waiters: collections.deque[_Waiter] = collections.deque()
+        self._demand: collections.deque[float] = collections.deque()   # when sessions took a kernel (last minute)
+        self._next_start = 0.0          # the refill's rate bound: no background start before this
+        self._backoff_until = 0.0       # after a failed start
+        self._failed_starts = 0
+        self._handed = 0    # kernels given out but not yet the session's: still live, for the cap
+        self._refills: list[threading.Thread] = []
+        cells = self.config.max_running_cells or 2 * (os.cpu_count() or 1)
+        self._cells = threading.BoundedSemaphore(cells)
 
     # --- lifecycle -------------------------------------------------------------------------
     def start(self) -> "KernelPool":
@@ -200,6 +231,8 @@ class KernelPool:
             self._wake.notify_all()
         if self._thread is not None:
             self._thread.join(timeout=60)
+        for t in list(self._refills):   # a start in flight still uses the context: let it end first
+            t.join(timeout=self.config.start_timeout_s + 5)
         self._shutdown()
 
     def _shutdown(self) -> None:
@@ -228,7 +261,9 @@ class KernelPool:
             self.ctx = None
 
     # --- sessions ---------------------------------------------------------------------------
-    def acquire(self, key: str) -> KernelSession:
+    def acquire(self, key: str, on_wait: WaitCallback | None = None) -> KernelSession:
+        """The key's session (its kernel made if new). With no kernel warm the caller waits in line;
+        `on_wait` hears its place whenever it changes."""
         if not isinstance(key, str) or not key:
             raise SandboxError("session key must be a non-empty string")
         with self._lock:
@@ -237,8 +272,9 @@ class KernelPool:
             session = self._sessions.get(key)
             if session is not None:
                 return session
-        kernel = self._fresh_kernel()
+        kernel = self._fresh_kernel(on_wait)
         with self._lock:
+            self._handed -= 1   # counted from here on as the session's, or killed below
             existing = self._sessions.get(key)
             if existing is None and not self._closed:
                 session = self._sessions[key] = KernelSession(self, key, kernel)
@@ -266,6 +302,7 @@ class KernelPool:
             in_use = sum(1 for s in self._sessions.values() if s._kernel is not None)
             now = time.monotonic()
             ok = self._started and not self._closed and bool(self.self_check.get("ok"))
+            target, per_min = self._warm_target(now)
             return {
                 "ok": ok,
                 # "ok", "unsafe" (no usable sandbox: SandboxUnsafe, see "error"), "closed" or "not_started"
@@ -276,7 +313,8 @@ class KernelPool:
                 "self_check": self.self_check,
                 "kernels": {"warm": len(self._warm), "in_use": in_use, "starting": self._starting,
                             "live": len(self._warm) + in_use + self._starting, "max": self.config.max_kernels,
-                            "sessions": len(self._sessions)},
+                            "sessions": len(self._sessions), "waiting": len(self._waiters),
+                            "warm_target": target, "sessions_per_min": per_min},
                 "cooling_down": sorted(k for k, t in self._cooldown_until.items() if t > now),
                 "recent_kills": list(self._recent_kills)[-10:],
                 "start_failures": list(self._start_failures),
@@ -296,25 +334,57 @@ class KernelPool:
         if left > 0:
             raise SandboxBusy(f"this session's code was stopped repeatedly; it can run again in {left:.0f} s")
 
-    def _fresh_kernel(self) -> Kernel:
-        """A warm kernel if one is ready, else a cold start if under the cap, else SandboxBusy."""
+    def _fresh_kernel(self, on_wait: WaitCallback | None = None) -> Kernel:
+        """A warm kernel if one is ready and nobody is ahead in line; else wait in line for the refill.
+        SandboxBusy when every kernel is in use and none is coming, or after `kernel_wait_s` in line."""
+        c = self.config
         with self._lock:
             self._require_open()
-            while self._warm:
+            now = time.monotonic()
+            self._demand.append(now)
+            while self._warm and not self._waiters:
                 k = self._warm.popleft()
                 self._wake.notify_all()
                 if k.alive():
+                    self._handed += 1
                     return k
                 threading.Thread(target=k.kill, daemon=True).start()
-            if self._live() >= self.config.max_kernels:
-                raise SandboxBusy(f"all {self.config.max_kernels} sandbox kernels are in use; try again shortly")
-            self._starting += 1
-        try:
-            return self._new_kernel()
-        finally:
-            with self._lock:
-                self._starting -= 1
-                self._wake.notify_all()
+            if self._live() >= c.max_kernels and not self._starting:
+                raise SandboxBusy(f"all {c.max_kernels} sandbox kernels are in use; try again shortly")
+            waiter = _Waiter()
+            self._waiters.append(waiter)
+            self._wake.notify_all()
+            told = None
+            try:
+                while waiter.kernel is None:
+                    self._require_open()
+                    left = waiter.since + c.kernel_wait_s - time.monotonic()
+                    if left <= 0:
+                        raise SandboxBusy(f"no sandbox kernel came free within {c.kernel_wait_s:g} s; try again shortly")
+                    place = self._waiters.index(waiter) + 1
+                    if on_wait is not None and place != told:
+                        told = place
+                        eta = max(0.0, self._next_start - time.monotonic()) + (place - 1) / max(c.refill_per_s, 1e-6)
+                        self._lock.release()   # the callback may block (it talks to the page)
+                        try:
+                            on_wait(place, eta)
+                        finally:
+                            self._lock.acquire()
+                        continue
+                    self._wake.wait(timeout=min(left, 1.0))
+                kernel = waiter.kernel   # counted in _handed by the refill that handed it over
+            except BaseException:
+                if waiter.kernel is not None:   # handed one just as the wait failed: it goes back warm
+                    self._handed -= 1
+                    self._warm.appendleft(waiter.kernel)
+                raise
+            finally:
+                if waiter.kernel is None:
+                    self._waiters.remove(waiter)
+                    self._wake.notify_all()
+        if on_wait is not None and told is not None:
+            on_wait(0, 0.0)   # the wait is over
+        return kernel
 
     def _new_kernel(self) -> Kernel:
         kernel = Kernel(self.jail, self.config, self.run_dir, self.ctx)
@@ -325,8 +395,12 @@ class KernelPool:
             raise
         return kernel
 
+    def _placed(self) -> None:
+        with self._lock:
+            self._handed -= 1
+
     def _live(self) -> int:
-        return len(self._warm) + self._starting + sum(1 for s in self._sessions.values() if s._kernel is not None)
+        return len(self._warm) + self._starting + self._handed + sum(1 for s in self._sessions.values() if s._kernel is not None)
 
     def _kill(self, kernel: Kernel, key: str, reason: str, *, count: bool) -> None:
         kernel.kill()
@@ -347,35 +421,63 @@ class KernelPool:
             self._wake.notify_all()
 
     # --- background: fill the warm pool, cull idle and old kernels -------------------------
+    def _warm_target(self, now: float) -> tuple[int, int]:
+        """(kernels to keep warm, sessions that took a kernel in the last minute)."""
+        c = self.config
+        while self._demand and self._demand[0] < now - 60.0:
+            self._demand.popleft()
+        per_min = len(self._demand)
+        wanted = math.ceil(per_min * c.warm_horizon_s / 60.0)
+        return max(c.warm_kernels, min(wanted, max(c.warm_kernels, c.max_warm_kernels))), per_min
+
     def _maintain(self) -> None:
         c = self.config
-        backoff = 0.0
+        last_cull = 0.0
         while True:
             with self._lock:
                 if self._closed:
                     return
-                need = len(self._warm) + self._starting < c.warm_kernels and self._live() < c.max_kernels
-                if need:
+                now = time.monotonic()
+                target, _ = self._warm_target(now)
+                # those in line first, then the warm pool up to the demand's size
+                short = len(self._waiters) + target - len(self._warm) - self._starting
+                can = (short > 0 and self._live() < c.max_kernels and self._starting < max(1, c.refill_parallel))
+                wait_until = max(self._next_start, self._backoff_until)
+                if can and now >= wait_until:
                     self._starting += 1
+                    self._next_start = now + 1.0 / max(c.refill_per_s, 1e-6)
+                    t = threading.Thread(target=self._refill_one, name="sandbox-refill", daemon=True)
+                    self._refills = [r for r in self._refills if r.is_alive()] + [t]
+                    t.start()
+                    continue
+                self._wake.wait(timeout=max(0.01, min(1.0, wait_until - now)) if can else 1.0)
+            if time.monotonic() - last_cull >= 1.0:
+                last_cull = time.monotonic()
+                self._cull()
+
+    def _refill_one(self) -> None:
+        """Start one kernel; the first session in line gets it, else it joins the warm pool."""
+        kernel = None
+        try:
+            kernel = self._new_kernel()
+        except Exception:   # SandboxError, or the pool closing under it
+            with self._lock:   # do not spin on a machine that cannot start kernels
+                self._failed_starts += 1
+                self._backoff_until = time.monotonic() + min(30.0, 2.0 ** (self._failed_starts - 1))
+        with self._lock:
+            if kernel is not None:
+                self._failed_starts = 0
+            self._starting -= 1
+            if kernel is not None and not self._closed:
+                if self._waiters:
+                    self._waiters.popleft().kernel = kernel
+                    self._handed += 1
                 else:
-                    self._wake.wait(timeout=1.0)
-            if need:
+                    self._warm.append(kernel)
                 kernel = None
-                try:
-                    kernel = self._new_kernel()
-                    backoff = 0.0
-                except SandboxError:
-                    backoff = min(30.0, backoff * 2 or 1.0)   # do not spin on a machine that cannot start kernels
-                with self._lock:
-                    self._starting -= 1
-                    if kernel is not None and not self._closed:
-                        self._warm.append(kernel)
-                        kernel = None
-                    if backoff and not self._closed:
-                        self._wake.wait(timeout=backoff)
-                if kernel is not None:
-                    kernel.kill()
-            self._cull()
+            self._wake.notify_all()
+        if kernel is not None:
+            kernel.kill()
 
     def _cull(self) -> None:
         c = self.config

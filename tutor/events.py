@@ -89,6 +89,16 @@ class Done(Event):
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Waiting(Event):
+    """The action waits its turn because the server is full: its place in line (1 = next) and about how
+    many seconds until it moves on; place 0 when the wait is over. Shown, never stored."""
+    kind: ClassVar[str] = "waiting"
+    what: str                       # model (a slot for the tutor to write) | kernel (a code kernel)
+    place: int
+    eta_s: float = 0.0
+
+
 # --- tutoring mode -------------------------------------------------------------------------------
 # Student-safe by construction: none of these carries the private solution key's answer or step
 # results; the only text that may reveal them is a bottom-out hint or the feedback on a correct answer.

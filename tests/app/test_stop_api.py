@@ -1,22 +1,18 @@
-"""Stop through the API reaches an action that is still waiting for a turn slot: it never reaches the
-tutor, and the Stop says it stopped something."""
+"""Stop through the API reaches an action that is still waiting in line for a model slot: it never reaches
+the model, and the Stop says it stopped something."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import threading
 
 from tests.fixtures.web import PROBLEM, TutorScript, sign_in
 
-FOREVER = ("Let me check it numerically first.\n```python\nimport time\nwhile True:\n    time.sleep(0.05)\n```\n"
-           "```output\n7\n```\nSo the answer is $\\boxed{7}$.")
+LONG = "Let us think about it slowly. " * 40 + "So the answer is $\\boxed{7}$."
 
 
-def test_stop_reaches_an_action_waiting_for_a_turn_slot(web_factory):
-    from tutor.settings import load_settings
-    sandbox = dataclasses.replace(load_settings().sandbox, cell_timeout_s=600.0)
-    web = web_factory(script=TutorScript(solve=FOREVER), sandbox=sandbox, web_max_concurrent_turns=1)
+def test_stop_reaches_an_action_waiting_for_a_model_slot(web_factory):
+    web = web_factory(script=TutorScript(solve=LONG), delay_s=0.2, web_max_concurrent_turns=1)
     ada = web.user("ada", solve=True)
     first = web.store.create_session(ada.id, mode="solve", question=PROBLEM).id
     second = web.store.create_session(ada.id, mode="solve", question=PROBLEM).id
@@ -32,23 +28,25 @@ def test_stop_reaches_an_action_waiting_for_a_turn_slot(web_factory):
                 with own.stream("POST", f"/api/sessions/{sid}/ask", json={"text": "Solve it."}, headers=h) as r:
                     for line in r.iter_lines():
                         seen.append(json.loads(line))
-                        if started is not None and seen[-1]["kind"] == "code":
+                        if started is not None and seen[-1]["kind"] == "text":
                             started.set()
 
         slow_events: list[dict] = []
         slow = threading.Thread(target=ask, args=(first, slow_events, running))
         slow.start()
         try:
-            assert running.wait(60)                  # the one turn slot is taken by a cell that never ends
+            assert running.wait(60)                  # the one model slot is taken by a long reply
             waiting = threading.Thread(target=ask, args=(second, queued))
             waiting.start()
-            while not web.ctx.turns._waiting_stops:  # the second action is queued for the slot
+            while not web.ctx.turns.model_slots.stats()["waiting"]:  # the second action is in line for the slot
                 assert waiting.is_alive()
                 running.wait(0.05)
             assert c.post(f"/api/sessions/{second}/cancel", headers=h).json()["stopping"] is True
             waiting.join(60)
-            assert [e["kind"] for e in queued] == ["done"] and queued[0]["stopped"] == "cancelled"
-            assert not [e for e in web.store.events(second)]    # it never reached the tutor
+            assert [e["kind"] for e in queued][-1] == "done" and queued[-1]["stopped"] == "cancelled"
+            assert [e["place"] for e in queued if e["kind"] == "waiting" and e["what"] == "model"] == [1, 0]
+            assert not [e for e in queued if e["kind"] in ("text", "code")]   # the model never wrote for it
+            assert not [e for e in web.store.events(second) if e.kind in ("code", "round_text") and e.data.get("text")]
         finally:
             c.post(f"/api/sessions/{first}/cancel", headers=h)
             slow.join(60)

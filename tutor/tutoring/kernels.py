@@ -1,6 +1,7 @@
 """Each tutoring session's own kernel from the sandbox pool: made lazily, held while the session works,
-given back when it is solved, forgotten, or the pool is full; keys namespaced per service. Hidden key
-work gets fresh one-off kernels (`fresh`), never the session's own."""
+given back when it is solved, forgotten, or the pool is full; keys namespaced per service. A kernel new
+to this service is first brought up to date by `restore` (the session's recorded cells replayed, see
+tutoring.handover). Hidden key work gets fresh one-off kernels (`fresh`), never the session's own."""
 
 from __future__ import annotations
 
@@ -23,11 +24,13 @@ log = logging.getLogger(__name__)
 
 class SessionKernels:
     def __init__(self, settings: Settings, pool: KernelPool | None = None, *,
-                 busy: Callable[[int], bool] = lambda sid: False):
+                 busy: Callable[[int], bool] = lambda sid: False,
+                 restore: Callable[[int, Any], None] | None = None):
         self.settings = settings
         self.pool = pool
         self.started = pool is not None and getattr(pool, "_started", True)
         self._busy = busy                    # is that session in the middle of a request?
+        self.restore = restore               # (session id, new kernel): replay what the session ran before
         self._lock = threading.Lock()
         # kernel keys are namespaced per service instance: a pool shared with another service (tests,
         # a second app on the same pool) never hands one session's kernel state to another's
@@ -40,7 +43,15 @@ class SessionKernels:
         Kernels are held per session until it is solved, the service closes, or the pool's idle timeout
         reaps them; when the pool is full, the least recently used idle kernels are given back first
         (a tutoring session's key work does not need its kernel state afterwards)."""
+        with self._lock:
+            known = session_id in self._held
         session = self._take(self._key(session_id), session_id)
+        if not known and self.restore is not None:
+            try:
+                self.restore(session_id, session)
+            except BaseException:
+                self.pool.release(self._key(session_id))   # half-restored: the next acquire starts over
+                raise
         with self._lock:
             self._held[session_id] = time.monotonic()
         return session
@@ -72,18 +83,19 @@ class SessionKernels:
                 if not self.started:
                     self.pool.start()
                     self.started = True
+            from tutor.waiting import kernel_wait
             try:
-                return self.pool.acquire(key)
+                return self.pool.acquire(key, on_wait=kernel_wait)   # in line when none is warm, told its place
             except SandboxBusy:
                 if not self._free_idle(session_id):
                     raise
-                return self.pool.acquire(key)
+                return self.pool.acquire(key, on_wait=kernel_wait)
             except SandboxUnsafe:
                 raise
             except SandboxError:
                 # a kernel that failed to start (a loaded machine) gets one more try before we give up
                 log.warning("session %s: kernel start failed; trying once more", session_id, exc_info=True)
-                return self.pool.acquire(key)
+                return self.pool.acquire(key, on_wait=kernel_wait)
         except SandboxUnsafe as exc:
             # not "busy": no code runs on this server until an admin fixes the sandbox
             raise SandboxOff(f"the code sandbox is switched off: {exc}") from exc

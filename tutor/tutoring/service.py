@@ -18,6 +18,7 @@ from tutor.events import (AttemptChecked, ErrorEvent, Event, HintGiven, MasteryU
 from tutor.checking.steps import split_lines
 from tutor.solver.prompt import STOP_STRINGS, build_prompt
 from tutor.settings import Settings
+from tutor.tutoring.handover import Handover
 from tutor.tutoring.hints import BOTTOM_OUT, generate_hint
 from tutor.tutoring.kernels import LazyRunner, SessionKernels
 from tutor.tutoring.learner import BKTParams, observe
@@ -50,8 +51,10 @@ class TutorService:
         self._owns = set(owns)          # what close() must close: "store", "backend", "pool"
         self._lock = threading.Lock()
         self._live: dict[int, LiveSession] = {}
-        self.kernels = SessionKernels(settings, pool, busy=self._busy)
+        self.handover = Handover(self)   # any replica continues any session (database lock, kernel replay)
+        self.kernels = SessionKernels(settings, pool, busy=self._busy, restore=self.handover.restore)
         self.params = BKTParams.from_settings(settings.tutoring)
+        self.model_slots: Any = None    # a ModelSlots the web app sets: model calls then hold a slot each
 
     @classmethod
     def from_settings(cls, settings: Settings, *, store: Store | None = None, backend: Backend | None = None,
@@ -76,6 +79,9 @@ class TutorService:
             if self._backend is None:
                 from tutor.solver.backends import get_backend
                 self._backend = get_backend(None, self.settings.solver)
+            if self.model_slots is not None:
+                from tutor.solver.backends.slots import SlottedBackend
+                return SlottedBackend(self._backend, self.model_slots)
             return self._backend
 
     def _busy(self, session_id: int) -> bool:
@@ -120,6 +126,7 @@ class TutorService:
         live = LiveSession(id=rec.id, user_id=user_id, mode=mode, question=problem.text, problem_id=problem.id,
                            class_id=rec.class_id, skills=list(problem.skills or []),
                            allow_skip=self._can_skip(user_id))
+        self.handover.loaded(live.id, rec.event_count)
         with self._lock:
             self._live[live.id] = live
             dropped = self._trim()
@@ -162,6 +169,8 @@ class TutorService:
             return live
         live = rebuild(self.store, rec, allow_skip=self._can_skip(rec.user_id))
         with self._lock:
+            if session_id not in self._live:
+                self.handover.loaded(session_id, rec.event_count)
             live = self._live.setdefault(session_id, live)
             dropped = self._trim()
         for sid in dropped:
@@ -202,13 +211,15 @@ class TutorService:
             return
         live.cancel = stop   # what the model and the kernel are handed while this action runs
         try:
-            if live.status == "interrupted":
-                self.store.resume_session(live.id)
-                live.status = "active"
-            if key_first and live.key_pending:
-                problem = self.store.get_problem(live.problem_id) if live.problem_id else None
-                yield from prepare(self, live, problem.reference_answer if problem else None)
-            yield from body
+            with self.handover.action(live):   # one action per session across replicas; a fresh copy
+                if live.status == "interrupted":
+                    self.store.resume_session(live.id)
+                    live.status = "active"
+                if key_first and live.key_pending:
+                    problem = self.store.get_problem(live.problem_id) if live.problem_id else None
+                    yield from prepare(self, live, problem.reference_answer if problem else None)
+                yield from body
+                yield from self.handover.notices(live)
         except TutorError as exc:
             yield self._safe_error(live, ErrorEvent(exc.code, exc.message))
         except Exception as exc:  # noqa: BLE001 - one place turns a bug into a message, not a broken page
@@ -254,6 +265,7 @@ class TutorService:
         except SandboxUnavailable as exc:
             yield self.emit(live, ErrorEvent(exc.code, exc.message))
             runner = None
+        yield from self.handover.notices(live)   # a rebuilt kernel that did not match is said first
         prompt = build_prompt(live.chat, mode="tir" if runner is not None else "cot")
         for ev in run_turn(self.backend, runner, prompt, self.settings.solver, cancel=live.cancel,
                            cell_timeout=self.settings.sandbox.cell_timeout_s):
