@@ -88,7 +88,10 @@ def _paths(pool: "KernelPool") -> tuple[list, list[str]]:
     hidden = {"run_dir": str(pool.run_dir.resolve()), "app_source": str(Path(__file__).resolve().parents[1]),
               **pool.jail.host_paths()}
     entries = {label: (p, True) for label, p in hidden.items() if not _public(p)}
-    entries["cwd"] = (os.getcwd(), False)   # only the host's own directory would leak, not its name
+    try:
+        entries["cwd"] = (os.getcwd(), False)   # only the host's own directory would leak, not its name
+    except OSError:
+        pass   # the working directory was removed: nothing of it can leak
     out = []
     for label, (p, is_hidden) in entries.items():
         try:
