@@ -25,6 +25,8 @@ pre.mt-code { background: #f3f5f8; border-left: 3px solid #5b7fd6; }
 pre.mt-output { background: #f7f7f2; border-left: 3px solid #8aa05a; }
 pre.mt-output.mt-error { border-left-color: #c0483d; background: #fbf1f0; }
 #mt-status p { color: #4b5563; font-style: italic; margin: 0; }
+/* long values (database URLs, errors) wrap instead of making a region that scrolls sideways */
+#ad-status, #ad-status *, #tt-facts, #tt-facts * { overflow-wrap: anywhere; }
 button[role=tab].selected { color: #3730a3 !important; }
 #mt-header, #tt-header, #ad-header { align-items: center; }
 .mt-user { text-align: right; }

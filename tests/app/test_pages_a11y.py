@@ -192,6 +192,7 @@ def test_teacher_and_admin_pages_accessible_on_desktop_and_phone(school, browser
     page.get_by_role("tab", name="Sessions").click()
     page.locator("#tt-sessions span", has_text="Sam Student").first.click()
     expect(page.locator("#tt-transcript")).to_contain_text("ran code #1")
+    expect(page.locator("#tt-facts")).to_contain_text("verified by executed code")
     facts = page.locator("#tt-facts").inner_text()
     assert "verified by executed code" in facts and "NOT verified" not in facts
     assert not EMOJI.search(facts + page.locator("#tt-transcript").inner_text())
