@@ -13,6 +13,7 @@ after a cell by what it left behind, and the largest write each mount accepts. F
 from __future__ import annotations
 
 import argparse
+import ast
 import dataclasses
 import statistics
 import subprocess
@@ -129,7 +130,7 @@ def hardening(pool: KernelPool, timeout: float = 2.0) -> None:
 
     s = pool.acquire("hard-fill")
     r = s.run(FILL, timeout=60)
-    sizes = eval(r.stdout) if r.stdout else {}   # the kernel printed a dict of ints: bench-only
+    sizes = ast.literal_eval(r.stdout.strip()) if r.stdout.strip() else {}
     print("largest write accepted per mount: " + ", ".join(f"{d} {n / (1 << 20):.0f} MiB" for d, n in sizes.items()))
     pool.release("hard-fill")
 
