@@ -45,6 +45,15 @@ class PracticeTab:
             self.auto = gr.Checkbox(label="Approve confirmed variants automatically (no preview)",
                                     elem_id="tt-practice-auto")
             self.save = gr.Button("Save practice settings", elem_id="tt-practice-save")
+            with gr.Accordion("Add your own practice problem", open=False):
+                self.text = gr.Textbox(label="Problem", lines=2, elem_id="tt-practice-text")
+                with gr.Row():
+                    self.answer = gr.Textbox(label="Answer", elem_id="tt-practice-answer")
+                    self.new_skill = gr.Textbox(label="Skill (e.g. fractions, algebra)",
+                                                elem_id="tt-practice-new-skill")
+                    self.difficulty = gr.Slider(1, 5, value=3, step=1, label="Difficulty",
+                                                elem_id="tt-practice-difficulty")
+                self.add = gr.Button("Add to the bank", elem_id="tt-practice-add")
             with gr.Row():
                 self.skill = gr.Dropdown(label="Skill to make variants for", choices=[], elem_id="tt-practice-skill")
                 self.count = gr.Number(label="How many", value=3, precision=0, minimum=1, maximum=20,
@@ -62,13 +71,15 @@ class PracticeTab:
     def outputs(self) -> list[Any]:
         return [self.order, self.auto, self.skill, self.pending, self.approve_ids]
 
-    def view(self, class_id: int) -> dict[Any, Any]:
+    def view(self, class_id: int, skill: str | None = None) -> dict[Any, Any]:
         store = self.ctx.store
         settings = store.practice_settings(class_id)
         pending = bank_frame(store, class_id, pending=True)
         skills = sorted({i.skill for i in store.practice_items(class_id) if i.origin != "generated"})
         return {self.order: settings.order_mode, self.auto: settings.auto_approve,
-                self.skill: gr.update(choices=skills, value=skills[0] if skills else None), self.pending: pending,
+                self.skill: gr.update(choices=skills,
+                                      value=skill if skill in skills else (skills[0] if skills else None)),
+                self.pending: pending,
                 self.approve_ids: gr.update(choices=[(f"#{r.item}: {r.problem[:60]}", int(r.item))
                                                      for r in pending.itertuples()], value=[])}
 
@@ -107,7 +118,7 @@ class PracticeTab:
             said = f"{len(items)} confirmed variant{'s' if len(items) != 1 else ''}"
             if discarded:
                 said += f"; {len(discarded)} discarded (never shown): " + "; ".join(sorted(set(discarded))[:3])
-            return {notice: said, **self.view(cid)}
+            return {notice: said, **self.view(cid, skill)}
 
         @guarded
         def on_practice_approve(class_id: Any, ids: list[Any], request: gr.Request) -> dict[Any, Any]:
@@ -118,7 +129,20 @@ class PracticeTab:
                     practice.approve(user, int(item_id))
             return {notice: f"Approved {len(ids or [])}.", **self.view(cid)}
 
+        @guarded
+        def on_practice_add(class_id: Any, text: str, answer: str, skill: str, difficulty: Any,
+                            request: gr.Request) -> dict[Any, Any]:
+            user = self.who(request)
+            cid = class_id_of(user, class_id)
+            skill = (skill or "").strip().lower().replace(" ", "_")
+            item = practice.add_problem(user, cid, (text or "").strip(), answer=answer or "", skill=skill,
+                                        difficulty=int(difficulty or 3))
+            return {notice: f"Added problem {item.problem_id} to the bank ({skill}).", self.text: "",
+                    self.answer: "", **self.view(cid)}
+
         quick = dict(api_visibility="private", concurrency_limit=None)
+        self.add.click(on_practice_add, [self.class_dd, self.text, self.answer, self.new_skill, self.difficulty],
+                       [notice, self.text, self.answer, *self.outputs()], **quick)
         self.save.click(on_practice_save, [self.class_dd, self.order, self.auto], [notice, *self.outputs()], **quick)
         self.generate.click(on_practice_generate, [self.class_dd, self.skill, self.count, self.use_model],
                             [notice, *self.outputs()], api_visibility="private")

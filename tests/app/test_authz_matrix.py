@@ -93,6 +93,7 @@ def _teacher_calls(school, flag_id):
         "on_practice_save": [a, "fixed", True],
         "on_practice_generate": [a, "arithmetic", 1, False],
         "on_practice_approve": [a, []],
+        "on_practice_add": [a, "What is 2 + 2?", "4", "arithmetic", 1],
     }
 
 

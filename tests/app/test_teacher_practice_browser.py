@@ -61,6 +61,15 @@ def test_teacher_sees_who_needs_help_and_previews_and_approves_variants(web_fact
     expect(page.locator("#tt-notice")).to_contain_text("Approved 1")
     assert web.store.practice_item(pending[0].id).status == "approved"
 
+    page.get_by_text("Add your own practice problem").click()
+    page.locator("#tt-practice-text textarea").fill("A pizza has 8 slices and Ann eats 3. What fraction is left?")
+    page.locator("#tt-practice-answer textarea").fill("5/8")
+    page.locator("#tt-practice-new-skill textarea").fill("fractions")
+    page.locator("#tt-practice-add").click()
+    expect(page.locator("#tt-notice")).to_contain_text("to the bank (fractions)")
+    typed = [i for i in web.store.practice_items(cls.id) if i.origin == "teacher"]
+    assert len(typed) == 1 and web.store.get_problem(typed[0].problem_id).reference_answer == "5/8"
+
     page.locator("#tt-practice-order").get_by_text("Fixed").click()
     page.locator("#tt-practice-save").click()
     expect(page.locator("#tt-notice")).to_contain_text("fixed order")

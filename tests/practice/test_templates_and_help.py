@@ -33,7 +33,8 @@ def test_a_template_that_does_not_give_back_the_datasets_answer_makes_nothing():
     with pytest.raises(ValueError, match="does not give back"):
         Template(QUESTION, SOLUTION, "19")
     made = from_template(QUESTION, SOLUTION, "19", 3)
-    assert made.variants == [] and made.discarded == ["no template: the template does not give back the dataset's answer"]
+    assert made.variants == []
+    assert made.discarded == ["no template: the template does not give back the dataset's answer"]
 
 
 def test_most_gsm8k_problems_make_confirmed_variants():

@@ -80,7 +80,8 @@ def choose(items: Iterable[Item], learner: Learner, params: BKTParams, *, order:
     if order == "fixed":
         return Choice(unsolved[0].problem_id, unsolved[0].skill, "fixed", difficulty=unsolved[0].difficulty) \
             if unsolved else None
-    due = sorted((i for i in unsolved if i.assigned), key=lambda i: (i.due_at is None, i.due_at or dt.datetime.max.replace(tzinfo=dt.timezone.utc), i.problem_id))
+    latest = dt.datetime.max.replace(tzinfo=dt.timezone.utc)
+    due = sorted((i for i in unsolved if i.assigned), key=lambda i: (i.due_at or latest, i.problem_id))
     if due:
         return Choice(due[0].problem_id, due[0].skill, "assigned", difficulty=due[0].difficulty, due_at=due[0].due_at)
     p = lambda skill: learner.estimates.get(skill, params.p_init)  # noqa: E731

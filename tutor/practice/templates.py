@@ -86,7 +86,8 @@ class Template:
 
     def _sympy(self, values: dict) -> Fraction:
         import sympy
-        out = sympy.nsimplify(self.expr.subs({s: sympy.Rational(v.numerator, v.denominator) for s, v in values.items()}))
+        exact = {s: sympy.Rational(v.numerator, v.denominator) for s, v in values.items()}
+        out = sympy.nsimplify(self.expr.subs(exact))
         return Fraction(int(out.p), int(out.q)) if out.is_Rational else Fraction(float(out))
 
     def _replayed(self, new: dict[Fraction, Fraction]) -> Fraction:

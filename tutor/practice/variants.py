@@ -81,7 +81,8 @@ def _printed(result: Any) -> str | None:
     return (result.results or [None])[-1]
 
 
-def confirm_draft(draft: Draft, *, backend: Any, kernel: Callable[[], ContextManager[Any]], settings: Any) -> tuple[Variant | None, str]:
+def confirm_draft(draft: Draft, *, backend: Any, kernel: Callable[[], ContextManager[Any]],
+                  settings: Any) -> tuple[Variant | None, str]:
     """(the confirmed variant, or None and why not)."""
     timeout = settings.tutoring.guard_timeout_s
     if not draft.stated:
