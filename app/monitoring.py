@@ -1,9 +1,13 @@
-"""`/healthz` (store reachable and writable, sandbox self-check, backend reachable/loaded) and `/metrics`
-(Prometheus).
+"""`/healthz` (store reachable and writable, sandbox self-check, backend reachable/loaded), `/readyz`
+(may a load balancer send this replica students now?) and `/metrics` (Prometheus).
 
 `/healthz` answers 503 when something students need is broken (store unreachable or refusing writes,
 sandbox self-check failed, model server unreachable). Load balancers need no more than that, so anyone
 gets only `{"status": ...}`; the details (paths, sandbox policy, session counts) go to signed-in admins.
+`/readyz` answers 503 while this replica cannot take a student's action: store unreachable or not at
+the schema head, no model server answering (every one of several down). A replica shutting down stops
+listening (uvicorn), which a load balancer sees at once.
+A degraded sandbox does not take a replica out of rotation (students are told the calculator is off).
 `/metrics` is for admins and for a scraper holding WEB_METRICS_TOKEN.
 """
 
@@ -65,17 +69,37 @@ def backend_health(ctx: AppContext, service: dict[str, Any]) -> dict[str, Any]:
     name = str(service.get("backend") or ctx.settings.solver.backend)
     out: dict[str, Any] = {"ok": True, "name": name, "loaded": "not loaded" not in name}
     if ctx.settings.solver.backend.split(":", 1)[0] == "openai":
-        # the model server is a separate process: ask it, briefly, whether it answers
-        import httpx
-        url = ctx.settings.solver.openai_base_url.rstrip("/") + "/models"
-        headers = {"authorization": f"Bearer {ctx.settings.solver.openai_api_key}"} if ctx.settings.solver.openai_api_key else {}
-        try:
-            r = httpx.get(url, timeout=_PROBE_TIMEOUT_S, headers=headers)
-            out.update(reachable=r.status_code < 500, status=r.status_code)
-        except httpx.HTTPError as exc:
-            out.update(reachable=False, error=_error(exc))
-        out["ok"] = out["reachable"]
+        # the model servers are separate processes: ask each, briefly, whether it answers; one is enough
+        from tutor.solver.backends.servers import server_urls
+        spec = ctx.settings.solver.backend.partition(":")[2]
+        servers = [probe_server(ctx, url) for url in server_urls(spec or ctx.settings.solver.openai_base_url)]
+        out.update(servers[0] if len(servers) == 1 else {"servers": servers})
+        out["reachable"] = out["ok"] = any(s["reachable"] for s in servers)
     return out
+
+
+def probe_server(ctx: AppContext, base: str) -> dict[str, Any]:
+    import httpx
+    key = ctx.settings.solver.openai_api_key
+    out: dict[str, Any] = {"url": base}
+    try:
+        r = httpx.get(base + "/models", timeout=_PROBE_TIMEOUT_S, headers={"authorization": f"Bearer {key}"} if key else {})
+        out.update(reachable=r.status_code < 500, status=r.status_code)
+    except httpx.HTTPError as exc:
+        out.update(reachable=False, error=_error(exc))
+    return out
+
+
+def readiness(ctx: AppContext) -> tuple[bool, dict[str, Any]]:
+    """Cheaper than health(): no write probe, no sandbox self-check; what routing a student here needs."""
+    reasons = []
+    if not ctx.store.ping():
+        reasons.append("store unreachable")
+    elif ctx.store.current_revision() != ctx.store.head_revision():
+        reasons.append("store schema not at head")
+    if not backend_health(ctx, {"backend": ctx.settings.solver.backend})["ok"]:
+        reasons.append("no model server answers")
+    return not reasons, {"status": "ready" if not reasons else "not ready", **({"reasons": reasons} if reasons else {})}
 
 
 def health(ctx: AppContext) -> tuple[bool, dict[str, Any]]:
@@ -107,6 +131,16 @@ def mount(app: FastAPI, ctx: AppContext) -> None:
             ok, body = False, {"status": "degraded", "error": f"no answer within {_HEALTH_TIMEOUT_S:g} s"}
         if not await asyncio.to_thread(is_admin, request):
             body = {"status": body["status"]}
+        return JSONResponse(body, status_code=200 if ok else 503, headers={"cache-control": "no-store"})
+
+    @router.get("/readyz", include_in_schema=False)
+    async def readyz() -> Response:
+        try:
+            ok, body = await asyncio.wait_for(asyncio.to_thread(readiness, ctx), _HEALTH_TIMEOUT_S)
+        except asyncio.TimeoutError:
+            ok, body = False, {"status": "not ready", "reasons": [f"no answer within {_HEALTH_TIMEOUT_S:g} s"]}
+        except Exception as exc:  # noqa: BLE001 - a broken part means "do not route here", never a 500
+            ok, body = False, {"status": "not ready", "reasons": [type(exc).__name__]}
         return JSONResponse(body, status_code=200 if ok else 503, headers={"cache-control": "no-store"})
 
     @router.get("/metrics", include_in_schema=False)

@@ -61,9 +61,13 @@ class StoreSettings:
     pool_size: int = setting(10, "Database connections kept open per process.")
     max_overflow: int = setting(40, "Extra connections a process may open under load (PostgreSQL counts "
                                     "them against max_connections).")
-    stale_after_s: float = setting(0.0, "At start-up, `active` sessions owned by another host are marked "
-                                        "interrupted once idle this many seconds (0: never; sessions of dead "
-                                        "processes on this host are always recovered).")
+    stale_after_s: float = setting(0.0, "At start-up, sessions with an action in flight on another host are marked "
+                                        "interrupted once idle this many seconds (0: never; those of dead processes "
+                                        "on this host are always recovered, and any replica marks one when it takes "
+                                        "the session over). With replicas, keep it above the longest turn.")
+    lock_wait_s: float = setting(15.0, "How long an action waits for another app replica's action on the same session "
+                                       "to finish (a PostgreSQL advisory lock) before the student is told the tutor "
+                                       "is busy.")
     argon2_time_cost: int = setting(3, "argon2id iterations for password hashes.")
     argon2_memory_kib: int = setting(65536, "argon2id memory per password hash, in KiB.")
 
@@ -77,7 +81,9 @@ class SolverSettings:
     device: str = setting("auto", "Where the transformers backend runs: `auto` (CUDA if present), `cuda` or `cpu`.")
     dtype: str = setting("auto", "Weights dtype for the transformers backend: `auto` (bf16 on CUDA, fp32 on CPU), "
                                  "`bfloat16`, `float16` or `float32`.")
-    openai_base_url: str = setting("http://127.0.0.1:8000/v1", "Base URL of the OpenAI-compatible server (vLLM, SGLang, llama.cpp).")
+    openai_base_url: tuple[str, ...] = setting(("http://127.0.0.1:8000/v1",), "Base URL of the OpenAI-compatible server "
+                                               "(vLLM, SGLang, llama.cpp); comma-separated for several model servers: "
+                                               "requests spread over the healthy ones, a failed one is skipped and retried later.")
     openai_api_key: str = setting("", "Bearer token for the OpenAI-compatible server, if it wants one.", secret=True)
     openai_send_bos: bool = setting(False, "Send the BOS token text at the start of each prompt. Leave off for vLLM, SGLang, "
                                            "llama.cpp and `transformers serve`, whose tokenizers add BOS themselves.")

@@ -168,9 +168,15 @@ def check_model(settings: Settings, report: Report, gpus: list[Gpu]) -> None:
 
 
 def _model_server(settings: Settings, report: Report) -> None:
+    from tutor.solver.backends.servers import server_urls
+    solver = settings.solver
+    for base in server_urls(solver.backend.partition(":")[2] or solver.openai_base_url):   # each of several
+        _one_model_server(settings, base, report)
+
+
+def _one_model_server(settings: Settings, base: str, report: Report) -> None:
     import httpx
     solver = settings.solver
-    base = solver.backend.partition(":")[2] or solver.openai_base_url
     headers = {"authorization": f"Bearer {solver.openai_api_key}"} if solver.openai_api_key else {}
     try:
         r = httpx.get(base.rstrip("/") + "/models", timeout=PROBE_TIMEOUT_S, headers=headers)

@@ -316,8 +316,9 @@ class SessionsMixin(StoreBase):
 
     def recover_stale(self, *, stale_after_s: float | None = None) -> list[int]:
         """Mark `active` sessions whose process is gone as `interrupted` (call at start-up); returns their ids.
-        A session is stale when its owner ran on this host and is no longer running, has no owner, or —
-        for owners on other hosts, which cannot be checked — has been idle `stale_after_s` seconds."""
+        A session is stale when its owner ran on this host and is no longer running, or — for owners on
+        other hosts, which cannot be checked — has been idle `stale_after_s` seconds. The owner is set
+        only while an action runs (store.claims), so an active session without one is idle, not stale."""
         if stale_after_s is None:
             stale_after_s = self.stale_after_s or None
         me_host, me_pid = socket.gethostname(), os.getpid()
@@ -330,7 +331,9 @@ class SessionsMixin(StoreBase):
                 continue
             host, _, rest = (owner or "").partition(":")
             pid_text = rest.partition(":")[0]
-            if not owner or not pid_text.isdigit():
+            if not owner:
+                continue
+            if not pid_text.isdigit():
                 dead = True
             elif host == me_host:
                 dead = int(pid_text) == me_pid or not _pid_alive(int(pid_text))

@@ -9,6 +9,7 @@ from sqlalchemy import text
 
 from tutor.settings import Settings
 from tutor.store.base import StoreBase
+from tutor.store.claims import ClaimsMixin
 from tutor.store.classes import ClassesMixin
 from tutor.store.errors import SchemaOutOfDate, StoreUnavailable
 from tutor.store.export import ExportMixin
@@ -27,8 +28,8 @@ def _migrate():  # alembic is imported only when the schema is touched, to keep 
     return migrate
 
 
-class Store(UsersMixin, SigninsMixin, ClassesMixin, ProblemsMixin, SessionsMixin, LearningMixin, FlagsMixin, ReportsMixin,
-            ExportMixin, PracticeMixin, StoreBase):
+class Store(UsersMixin, SigninsMixin, ClassesMixin, ProblemsMixin, SessionsMixin, ClaimsMixin, LearningMixin, FlagsMixin,
+            ReportsMixin, ExportMixin, PracticeMixin, StoreBase):
     """The session store on one database URL (SQLite or PostgreSQL). Thread-safe: every method runs
     its own short transaction and returns plain dataclasses."""
 
@@ -102,6 +103,7 @@ def open_store(settings: Settings, *, upgrade: bool = False, recover: bool = Fal
     options.update(kw)
     store = Store(settings.effective_database_url, **options)
     store.stale_after_s = st.stale_after_s or None
+    store.lock_wait_s = st.lock_wait_s
     if upgrade:
         store.upgrade()
     if recover:

@@ -1,10 +1,13 @@
 """Any OpenAI-compatible server (vLLM, SGLang, llama.cpp's server, TGI, `transformers serve`) through
 the legacy `/v1/completions` endpoint, so the raw DeepSeekMath prompt reaches the model unchanged.
 
-Streams Server-Sent Events; stop strings are sent to the server and also enforced here (some servers
-leave the stop string in the text). A request that fails before any text arrived is retried with
+Streams Server-Sent Events; stop strings are enforced here, where the text shows which one ended a
+reply (servers cut it and call EOS and a stop string alike `stop`).
+Several servers may be given (`ServerPool`): a request goes to the next healthy one, and one that
+fails before any text arrived moves at once to a server it has not tried, then is retried with
 exponential backoff; one that fails mid-stream, or a server that answers garbage, ends the turn
-with a BackendError that says what happened.
+with a BackendError that says what happened (text already shown to the student is never silently
+regenerated elsewhere).
 """
 
 from __future__ import annotations
@@ -15,11 +18,12 @@ import math
 import threading
 import time
 from pathlib import Path
-from typing import Any, Generator, Iterator, Sequence
+from typing import Any, Generator, Iterable, Iterator, Sequence
 
 import httpx
 
 from tutor.solver.backends.base import ContextFull, Generation, StopScanner, Stream
+from tutor.solver.backends.servers import ServerPool, server_urls
 from tutor.errors import BackendError
 from tutor.settings import SolverSettings
 from tutor.solver.prompt import BOS, EOS
@@ -54,11 +58,11 @@ def _local_tokenizer(model: str) -> Any:
 class OpenAIBackend:
     name = "openai"
 
-    def __init__(self, base_url: str, model: str, *, api_key: str = "", timeout_s: float = 60.0, retries: int = 2,
-                 backoff_s: float = 0.5, send_bos: bool = False, transport: httpx.BaseTransport | None = None):
-        if not base_url.startswith(("http://", "https://")):
-            raise BackendError(f"the OpenAI-compatible server URL must start with http:// or https://, got {base_url!r}")
-        self.base_url = base_url.rstrip("/")
+    def __init__(self, base_url: str | Iterable[str], model: str, *, api_key: str = "", timeout_s: float = 60.0,
+                 retries: int = 2, backoff_s: float = 0.5, send_bos: bool = False,
+                 transport: httpx.BaseTransport | None = None):
+        self.servers = ServerPool(server_urls(base_url))
+        self.base_url = self.servers.urls[0]
         self.model = model
         self.timeout_s = float(timeout_s)
         self.retries = max(0, int(retries))
@@ -90,19 +94,25 @@ class OpenAIBackend:
                  cancel: threading.Event | None = None, cache_key: str | None = None) -> Stream:
         sent = prompt if self.send_bos or not prompt.startswith(BOS) else prompt[len(BOS):]
         body = {"model": self.model, "prompt": sent, "max_tokens": int(max_tokens), "temperature": 0.0,
-                "stream": True, "stop": [s for s in stop if s and s != EOS] or None}
+                "stream": True}
+        # Stop strings are enforced here only, never sent: llama.cpp, vLLM and SGLang cut a matched stop
+        # string from the text and report finish_reason "stop" exactly as for EOS, so the loop could not
+        # tell "run this code" from "the reply is over". Closing the stream at the match stops the server.
         return Stream(self._stream(prompt, body, stop, cancel))
 
-    # --- one streamed request, with retries before the first byte of text ---------------------------
+    # --- one streamed request, with fail-over and retries before the first byte of text -------------
     def _stream(self, prompt: str, body: dict, stop: Sequence[str],
                 cancel: threading.Event | None) -> Generator[str, None, Generation]:
         start = time.monotonic()
         scanner = StopScanner([*stop, EOS] if EOS not in stop else stop)
         state: dict[str, Any] = {"chunks": 0, "finish": None, "usage": None, "first": None}
         attempt = 0
+        tried: list[str] = []   # servers that failed this request since the last backoff
         while True:
+            url = self.servers.pick(exclude=tried)
             try:
-                yield from self._attempt(body, scanner, state, cancel, start)
+                yield from self._attempt(url, body, scanner, state, cancel, start)
+                self.servers.succeeded(url)
                 break
             except Exception as exc:
                 if cancel is not None and cancel.is_set():   # the Stop closed the connection under the read
@@ -110,14 +120,22 @@ class OpenAIBackend:
                     break
                 if not isinstance(exc, _Retryable):
                     raise
-                if attempt >= self.retries or state["chunks"]:
-                    raise BackendError(f"the model server at {self.base_url} failed: {exc}") from None
+                self.servers.failed(url, str(exc))
+                if state["chunks"]:
+                    raise BackendError(f"the model server at {url} failed: {exc}") from None
+                tried.append(url)
+                if len(set(tried)) < len(self.servers):
+                    continue   # nothing was generated yet: another server takes the request at once
+                if attempt >= self.retries:
+                    where = url if len(self.servers) == 1 else f"{', '.join(self.servers.urls)} (every one)"
+                    raise BackendError(f"the model server at {where} failed: {exc}") from None
                 if cancel is not None and cancel.wait(self.backoff_s * (2 ** attempt)):
                     state["finish"] = "cancelled"
                     break
                 if cancel is None:
                     time.sleep(self.backoff_s * (2 ** attempt))
                 attempt += 1
+                tried = []
         finish = state["finish"]
         if scanner.hit is not None:
             finish = "eos" if scanner.hit == EOS else "stop"
@@ -132,9 +150,9 @@ class OpenAIBackend:
                           tokens_out=int(usage.get("completion_tokens") or state["chunks"]),
                           seconds=time.monotonic() - start, stop=scanner.hit, first_token_s=state["first"])
 
-    def _attempt(self, body: dict, scanner: StopScanner, state: dict, cancel: threading.Event | None,
+    def _attempt(self, base: str, body: dict, scanner: StopScanner, state: dict, cancel: threading.Event | None,
                  start: float) -> Generator[str, None, None]:
-        url = f"{self.base_url}/completions"
+        url = f"{base}/completions"
         try:
             with self._client.stream("POST", url, json=body) as response, _closed_on_stop(cancel, response):
                 if response.status_code != 200:
@@ -174,17 +192,24 @@ class OpenAIBackend:
                     if cancel is not None and cancel.is_set():
                         state["finish"] = "cancelled"
                         return
+                if state["finish"] is None and not state["chunks"]:
+                    raise _Retryable("the stream closed before any text")
                 if state["finish"] is None:
-                    raise BackendError("the model server closed the stream before the completion finished")
+                    self.servers.failed(base, "stream closed mid-reply")
+                    raise BackendError(f"the model server at {base} closed the stream before the completion finished")
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             raise _Retryable(f"cannot connect ({exc})") from None
         except httpx.TimeoutException:
             if state["chunks"]:
+                self.servers.failed(base, "silent mid-reply")
                 raise BackendError(f"the model server stopped sending for {self.timeout_s:.0f} s mid-reply") from None
             raise _Retryable(f"no answer within {self.timeout_s:.0f} s") from None
         except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
             if state["chunks"]:
-                raise BackendError(f"the connection to the model server broke mid-reply ({exc})") from None
+                # the text so far was already streamed to the student: the turn ends cleanly here
+                # rather than another server starting the reply over under it
+                self.servers.failed(base, f"connection broke mid-reply ({exc})")
+                raise BackendError(f"the connection to the model server at {base} broke mid-reply ({exc})") from None
             raise _Retryable(f"the connection broke ({exc})") from None
 
 
