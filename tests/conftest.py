@@ -2,8 +2,9 @@
 
 Tests that start sandbox kernels carry the `kernel` marker, so `pytest -m "not kernel"` is a quick unit
 run: it is added here to every test that uses the shared pool (directly or through a fixture built on
-it), and written by hand on tests that make their own `KernelPool`. An unmarked test that starts a pool
-fails, so the marker cannot drift from what the tests do.
+it), and written by hand on tests that make their own `KernelPool` or run `mathtutor serve` as a child
+process. An unmarked test that starts a pool in this process fails, so the marker cannot drift from what
+the tests do (a child process's pool is not seen: mark those by hand).
 """
 
 from __future__ import annotations

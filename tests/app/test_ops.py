@@ -206,6 +206,7 @@ def test_serve_migrates_creates_the_first_admin_once_and_serves(tmp_path):
         _stop(proc)
 
 
+@pytest.mark.kernel   # the served app starts its kernel pool
 def test_serve_takes_the_admin_password_from_the_environment_and_refuses_a_default_secret(tmp_path):
     r = subprocess.run([*MATHTUTOR, "serve"], capture_output=True, text=True, timeout=120,
                        env={**{k: v for k, v in os.environ.items() if not k.startswith("MATHTUTOR_")},
@@ -225,6 +226,7 @@ def test_serve_takes_the_admin_password_from_the_environment_and_refuses_a_defau
         _stop(proc)
 
 
+@pytest.mark.kernel   # the served app starts its kernel pool
 def test_healthz_is_503_when_the_database_file_cannot_grow(tmp_path):
     """SQLite on a full disk: reads still work, every commit fails. A file-size limit of one byte on the
     running server makes each write fail exactly as a full disk does (the kernels, its children, keep theirs)."""
