@@ -13,7 +13,8 @@ from tests.fixtures.model_replies import Reply, ids, load
 from tutor.tutoring.guard import check_hint
 from tutor.tutoring.key_steps import derive_steps, reasoning_before_cells
 from tutor.tutoring.skills import keyword_skill, parse_skill, tag_problem
-from tutor.tutoring.verification import meaningful_check
+from tutor.events import CodeOutput
+from tutor.tutoring.verification import meaningful_check, verdict_of
 
 GUARDED = load(having="leak")
 STEPPED = load(having="steps")
@@ -70,3 +71,13 @@ def test_a_tagging_reply_names_its_skill_or_the_keywords_decide(reply: Reply):
 def test_a_check_program_counts_only_when_it_recomputes_from_the_problem(reply: Reply):
     ok, why = meaningful_check(reply.executed_cells(), reply.problem, reply.expect["proposed"])
     assert ok is reply.expect["meaningful"], why
+
+
+@pytest.mark.parametrize("reply", CHECKS, ids=ids(CHECKS))
+def test_a_check_programs_verdict_is_the_last_true_or_false_it_printed(reply: Reply):
+    cells = reply.executed_cells()
+    printed = re.findall(r"```output\n(.*?)\n```", reply.text, re.S)
+    outputs = [CodeOutput(code=code, stdout=out + "\n", stderr="", error=None, timed_out=False, restarted=False,
+                          duration_s=0.01, observation=out, round=i) for i, (code, out) in enumerate(zip(cells, printed))]
+    verdict, ran = verdict_of(outputs)
+    assert verdict is (printed[-1] == "True") and ran == cells
