@@ -74,6 +74,8 @@ def build(ctx: AppContext) -> gr.Blocks:
                 create_class_btn = gr.Button("Create class", variant="primary", elem_id="ad-create-class")
                 gr.Markdown("#### Teachers and students of a class")
                 pick_class = gr.Dropdown(label="Class", choices=[], value=None, elem_id="ad-pick-class")
+                members = gr.Dataframe(label="Members of the class (teachers first)", interactive=False,
+                                       elem_id="ad-members", max_height=300, max_chars=40)
                 with gr.Row():
                     add_teachers = gr.Dropdown(label="Add teachers", choices=[], multiselect=True,
                                                elem_id="ad-add-teachers", scale=3)
@@ -86,8 +88,11 @@ def build(ctx: AppContext) -> gr.Blocks:
                             "Missing accounts are created as students (a random password is shown once when "
                             "the file gives none); a file with any bad row changes nothing.")
                 with gr.Row():
-                    roster_file = gr.File(label="Roster (.csv)", file_types=[".csv"], type="filepath",
-                                          elem_id="ad-roster-file", scale=3)
+                    # a button whose words are its name (Gradio's drop zone says one thing and is named
+                    # another, which screen-reader and voice-control users trip over)
+                    roster_file = gr.UploadButton("Choose the roster file (.csv)", file_types=[".csv"],
+                                                  type="filepath", elem_id="ad-roster-file", scale=2)
+                    roster_chosen = gr.Markdown("No file chosen yet.", elem_id="ad-roster-chosen")
                     roster_btn = gr.Button("Enroll from roster", elem_id="ad-roster-btn")
                 roster_result = gr.Dataframe(label="Roster result", interactive=False, elem_id="ad-roster-result")
             with gr.Tab("Service status", id="status", elem_id="ad-tab-status"):
@@ -162,16 +167,29 @@ def build(ctx: AppContext) -> gr.Blocks:
             return {**refreshed(f"Created class **{escape(cls.name)}**."), class_name: "",
                     class_teachers: gr.update(value=[])}
 
+        def on_chosen(file: Any, request: gr.Request) -> str:
+            who(request)
+            return f"Chosen: **{escape(Path(file).name)}** (nothing changes until you press Enroll from roster)." \
+                if isinstance(file, str) and file else "No file chosen yet."
+
+        @guarded
+        def on_members(class_id: Any, request: gr.Request) -> dict[Any, Any]:
+            who(request)
+            if class_id in (None, ""):
+                return {notice: ""}
+            return {members: actions.members_frame(class_id), notice: ""}
+
         @guarded
         def on_add_teachers(class_id: Any, teachers: Any, request: gr.Request) -> dict[Any, Any]:
             cls = actions.add_teachers(who(request), class_id, teachers)
-            return {**refreshed(f"Teachers assigned to **{escape(cls.name)}**."), add_teachers: gr.update(value=[])}
+            return {**refreshed(f"Teachers assigned to **{escape(cls.name)}**."), add_teachers: gr.update(value=[]),
+                    members: actions.members_frame(cls.id)}
 
         @guarded
         def on_enroll(class_id: Any, students: Any, request: gr.Request) -> dict[Any, Any]:
             cls, new = actions.enroll(who(request), class_id, students)
             return {**refreshed(f"{new} student(s) newly enrolled in **{escape(cls.name)}**."),
-                    enroll_students: gr.update(value=[])}
+                    enroll_students: gr.update(value=[]), members: actions.members_frame(cls.id)}
 
         @guarded
         def on_roster(class_id: Any, file: Any, request: gr.Request) -> dict[Any, Any]:
@@ -181,7 +199,8 @@ def build(ctx: AppContext) -> gr.Blocks:
                 _discard_upload(file)
             created = sum(r.status == "created" for r in results)
             return {**refreshed(f"Roster applied to **{escape(cls.name)}**: {len(results)} students, "
-                                f"{created} new account(s)."), roster_result: actions.roster_frame(results)}
+                                f"{created} new account(s)."), roster_result: actions.roster_frame(results),
+                    members: actions.members_frame(cls.id)}
 
         @guarded
         def on_status(request: gr.Request) -> dict[Any, Any]:
@@ -209,9 +228,11 @@ def build(ctx: AppContext) -> gr.Blocks:
         activate_btn.click(on_active(True), [pick_user], outs, **quick)
         create_class_btn.click(on_create_class, [class_name, class_teachers, class_solve, class_skip],
                                outs + [class_name], **quick)
-        add_teachers_btn.click(on_add_teachers, [pick_class, add_teachers], outs, **quick)
-        enroll_btn.click(on_enroll, [pick_class, enroll_students], outs, **quick)
-        roster_btn.click(on_roster, [pick_class, roster_file], outs + [roster_result], **quick)
+        pick_class.input(on_members, [pick_class], [members, notice], **quick)
+        roster_file.upload(on_chosen, [roster_file], [roster_chosen], **quick)
+        add_teachers_btn.click(on_add_teachers, [pick_class, add_teachers], outs + [members], **quick)
+        enroll_btn.click(on_enroll, [pick_class, enroll_students], outs + [members], **quick)
+        roster_btn.click(on_roster, [pick_class, roster_file], outs + [roster_result, members], **quick)
         status_btn.click(on_status, None, [status, notice], **quick)
         audit_btn.click(on_audit, [audit_filter], [audit, notice], **quick)
         doctor_btn.click(on_doctor, None, [doctor_report, notice], api_visibility="private")

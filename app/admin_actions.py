@@ -96,7 +96,15 @@ class AdminActions:
             raw = path.read_bytes()
         except OSError:
             raise BadInput("the uploaded roster could not be read; upload it again") from None
-        return cls, apply_roster(self.store, actor, cls.id, parse_roster(raw))
+        return cls, apply_roster(self.store, actor, cls.id, parse_roster(raw, self.store))
+
+    def members_frame(self, class_id: Any) -> pd.DataFrame:
+        """Who is in a class: its teachers, then its students, by user name."""
+        cid = _int(class_id, "class")
+        self.store.get_class(cid)
+        rows = [["teacher", u.name, u.display_name or ""] for u in sorted(self.store.class_teachers(cid), key=lambda u: u.name)]
+        rows += [["student", u.name, u.display_name or ""] for u in sorted(self.store.class_students(cid), key=lambda u: u.name)]
+        return pd.DataFrame(rows, columns=["role", "user name", "display name"])
 
     @staticmethod
     def roster_frame(results: list[RosterResult]) -> pd.DataFrame:

@@ -115,7 +115,7 @@ def build(ctx: AppContext) -> gr.Blocks:
                                            elem_id="tt-reference")
                     skills = gr.Textbox(label="Skills (optional, comma-separated, e.g. algebra)", elem_id="tt-skills")
                 with gr.Group(visible=False) as dataset_box:
-                    dataset = gr.Dropdown(label="Dataset file (or type a path inside the dataset folders)",
+                    dataset = gr.Dropdown(label="Dataset file (pick one, or type its name)",
                                           choices=[], value=None, allow_custom_value=True, elem_id="tt-dataset")
                     rows = gr.Textbox(label="Rows (1-based), e.g. 1-5, 9", elem_id="tt-rows")
                     use_answers = gr.Checkbox(label="Use the dataset's answers as reference answers", value=True,

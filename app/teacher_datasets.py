@@ -36,11 +36,14 @@ def dataset_dirs(settings: Settings) -> list[Path]:
 
 
 def list_datasets(settings: Settings) -> list[str]:
-    """Every .jsonl file under the dataset folders, as paths the assign form shows and accepts."""
+    """Every .jsonl file under the dataset folders, named relative to its folder (`gsm8k/test.jsonl`; with
+    several folders, the folder's own name first): a teacher needs the file, not where the server keeps it."""
+    bases = dataset_dirs(settings)
     found = []
-    for base in dataset_dirs(settings):
+    for base in bases:
         if base.is_dir():
-            found.extend(str(p) for p in sorted(base.rglob("*.jsonl")) if p.is_file())
+            prefix = f"{base.name}/" if len(bases) > 1 else ""
+            found.extend(prefix + p.relative_to(base).as_posix() for p in sorted(base.rglob("*.jsonl")) if p.is_file())
     return found
 
 
@@ -52,10 +55,12 @@ def resolve_dataset(settings: Settings, path: str) -> Path:
     candidate = Path(raw).expanduser()
     bases = dataset_dirs(settings)
     if not candidate.is_absolute():
-        candidate = bases[0] / candidate
+        # a listed name: relative to the (only) folder, or "<folder name>/…" with several folders
+        named = [b.parent / candidate for b in bases if len(bases) > 1 and candidate.parts[0] == b.name]
+        candidate = next((c for c in named + [b / candidate for b in bases] if c.exists()), bases[0] / candidate)
     resolved = candidate.resolve()
     if not any(resolved == b or b in resolved.parents for b in bases):
-        raise BadInput(f"only files inside the dataset folders can be used: {', '.join(map(str, bases))}")
+        raise BadInput("only files inside the dataset folders can be used: pick one from the list")
     if resolved.suffix != ".jsonl" or not resolved.is_file():
         raise BadInput(f"no .jsonl dataset file at {raw}")
     return resolved

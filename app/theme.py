@@ -36,7 +36,7 @@ button[role=tab].selected { color: #3730a3 !important; }
 .mt-logout button:focus-visible, a:focus-visible { outline: 3px solid #3730a3; outline-offset: 2px; }
 /* Gradio's chat "clear" (trash) button empties the chat on screen only, until the next action
    redraws it: the conversation is the record, so it is not offered. */
-#mt-chat button[aria-label="Clear"], #mt-chat button[title="Clear"] { display: none !important; }
+#mt-chat button[aria-label="Clear"], #tt-transcript button[aria-label="Clear"] { display: none !important; }
 #mt-verdict { border-left: 4px solid #3730a3; padding: .2em .8em; background: #fff; }
 #mt-verdict:empty, #mt-verdict:has(.prose:empty) { display: none; }
 #mt-preview, #mt-qpreview { min-height: 1.6em; color: #111827; }

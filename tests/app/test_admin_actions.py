@@ -111,6 +111,9 @@ def test_a_roster_creates_and_enrolls_students_and_a_bad_one_changes_nothing(adm
         ("username,password\nzed,short\n", "shorter than 8"),
         ("username\nzed\nZED\n", "already on line 2"),
         ("username\nzed\ntina\n", "tina is a teacher"),
+        # every kind of mistake in one report: the admin fixes the file once, not once per kind
+        ("username,password\nbad name!,\ntina,\nzed,short\n",
+         "line 2: 'bad name!' is not a valid user name.*line 3: tina is a teacher.*line 4: the password for zed"),
         ("email\nzed@example.org\n", "needs a `username` column"),
         ("", "empty"),
         ("username\n", "no students"),
@@ -126,6 +129,15 @@ def test_a_roster_creates_and_enrolls_students_and_a_bad_one_changes_nothing(adm
         a.roster(admin.actor, cls.id, None)
     assert (len(store.list_users()), len(store.class_students(cls.id)), len(store.audit_log())) == before
     assert store.user_by_name("zed") is None
+
+
+def test_the_class_page_lists_its_members(admin):
+    a, store = admin.actions, admin.store
+    cls = store.create_class("Physics P", teachers=[store.create_user("tina", "teacher", display_name="Tina T").id])
+    store.enroll(cls.id, store.create_user("sam", "student", display_name="Sam S").id)
+    store.create_user("sue", "student")   # not in the class
+    frame = a.members_frame(cls.id)
+    assert frame.values.tolist() == [["teacher", "tina", "Tina T"], ["student", "sam", "Sam S"]]
 
 
 def test_roster_reads_semicolons_and_a_byte_order_mark():

@@ -212,6 +212,13 @@ def test_teacher_and_admin_pages_accessible_on_desktop_and_phone(school, browser
     screenshot(page, "teacher-flags-desktop")
     assert not EMOJI.search(page.locator("body").inner_text())
 
+    page.get_by_role("tab", name="Assign").click()
+    page.locator("#tt-source").get_by_text("Pick from a dataset file").click()
+    page.locator("#tt-dataset input").click()
+    options = page.get_by_role("option").all_inner_texts()
+    assert options and all(not o.startswith("/") and "/work" not in o for o in options), options   # no server paths
+    page.keyboard.press("Escape")
+
     page.set_viewport_size(PHONE)
     page.get_by_role("tab", name="Overview").click()
     assert_accessible(page, "teacher page on a phone")
@@ -223,6 +230,15 @@ def test_teacher_and_admin_pages_accessible_on_desktop_and_phone(school, browser
     expect(page.locator("#ad-users")).to_contain_text("adam")
     assert_accessible(page, "admin users")
     screenshot(page, "admin-desktop")
+    page.get_by_role("tab", name="Classes").click()
+    page.locator("#ad-pick-class input").click()
+    page.get_by_role("option", name="Algebra A").first.click()
+    members = page.locator("#ad-members")
+    expect(members).to_contain_text("Sam Student")          # who is in the class, not just a count
+    expect(members).to_contain_text("tess")
+    assert "Sue Student" not in members.inner_text()
+    assert_accessible(page, "admin class members")
+    screenshot(page, "admin-class-desktop")
     page.get_by_role("tab", name="Service status").click()
     status = page.locator("#tab-status, [id*=status]").first
     page.wait_for_timeout(800)

@@ -126,7 +126,7 @@ def test_a_symlink_out_of_the_dataset_folder_is_refused(world, tmp_path):
     (folder / "ok.jsonl").write_text('{"question": "What is 2+2?", "answer": "#### 4"}\n')
     settings = load_settings(data_dir=tmp_path, teacher_dataset_dirs=(str(folder),))
     actions = TeacherActions(SimpleNamespace(store=world.store, settings=settings))
-    assert actions.datasets() == [str(folder / "escape.jsonl"), str(folder / "ok.jsonl")]
+    assert actions.datasets() == ["escape.jsonl", "ok.jsonl"]       # names, not where the server keeps them
     with pytest.raises(BadInput, match="only files inside"):
         actions.assign_dataset(world.t, world.ca.id, str(folder / "escape.jsonl"), "1", True, "")
     assert "Assigned problem #" in actions.assign_dataset(world.t, world.ca.id, "ok.jsonl", "1", True, "")
@@ -193,3 +193,14 @@ def test_an_existing_problem_set_is_assigned_once_per_class(world):
     with pytest.raises(NotFound):
         w.actions.assign_set(w.o, w.ca.id, ps.id)
     assert len(store.class_assignments(w.ca.id)) == 1
+
+
+def test_with_several_dataset_folders_files_are_named_by_folder(world, tmp_path):
+    for name, question in (("gsm", "What is 2+2?"), ("extra", "What is 3+3?")):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "set.jsonl").write_text(f'{{"question": "{question}", "answer": "#### 4"}}\n')
+    settings = load_settings(data_dir=tmp_path, teacher_dataset_dirs=(str(tmp_path / "gsm"), str(tmp_path / "extra")))
+    actions = TeacherActions(SimpleNamespace(store=world.store, settings=settings))
+    assert actions.datasets() == ["gsm/set.jsonl", "extra/set.jsonl"]
+    assert [p.text for p in actions.dataset_problems("extra/set.jsonl", "1")] == ["What is 3+3?"]
+    assert [p.text for p in actions.dataset_problems("gsm/set.jsonl", "1")] == ["What is 2+2?"]

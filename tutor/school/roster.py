@@ -50,7 +50,7 @@ class RosterResult:
     password: str | None   # a generated password, shown once; None when the file gave one or the account existed
 
 
-def parse_roster(text: str | bytes) -> list[RosterEntry]:
+def parse_roster(text: str | bytes, store: Store | None = None) -> list[RosterEntry]:
     """Read a roster; BadInput naming every problem (missing column, bad name, duplicate, short password)."""
     if isinstance(text, bytes):
         if len(text) > MAX_BYTES:
@@ -109,6 +109,11 @@ def parse_roster(text: str | bytes) -> list[RosterEntry]:
                 raise BadInput(f"a roster may have at most {MAX_ROWS} students")
     except csv.Error as exc:
         raise BadInput(f"the roster is not valid CSV: {exc}") from None
+    if store is not None:
+        # accounts that exist but are not students, in the same report as the file's own mistakes, so the
+        # admin fixes everything in one pass
+        problems += _role_problems(store, [e for e in entries if e.name.lower() in seen])
+        problems.sort(key=lambda p: int(p.split(":", 1)[0].split()[-1]))
     if problems:
         shown = "; ".join(problems[:10]) + (f"; and {len(problems) - 10} more" if len(problems) > 10 else "")
         raise BadInput(f"nothing was changed — fix the roster first: {shown}")
@@ -117,13 +122,18 @@ def parse_roster(text: str | bytes) -> list[RosterEntry]:
     return entries
 
 
-def check_roster(store: Store, entries: list[RosterEntry]) -> None:
-    """Existing accounts on the roster must be students (a teacher is not enrolled by accident)."""
+def _role_problems(store: Store, entries: list[RosterEntry]) -> list[str]:
     problems = []
     for e in entries:
         user = store.user_by_name(e.name)
         if user is not None and user.role != "student":
             problems.append(f"line {e.row}: {e.name} is a {user.role}, not a student")
+    return problems
+
+
+def check_roster(store: Store, entries: list[RosterEntry]) -> None:
+    """Existing accounts on the roster must be students (a teacher is not enrolled by accident)."""
+    problems = _role_problems(store, entries)
     if problems:
         raise BadInput("nothing was changed — " + "; ".join(problems[:10]))
 
