@@ -1,16 +1,21 @@
-"""Load bench: simulated students working concurrently through the student HTTP API.
+"""Load bench: a class of simulated students using the student HTTP API the way a class does.
 
-Each student signs in, starts a solve-mode session on a GSM8K question and asks follow-up questions in
-it (a few turns per session, then a new session), until the time is up. The model is the replay
-backend playing ToRA-Code-34B's recorded trajectories (with a per-token delay standing in for a fast
-GPU); every code block really runs in a sandboxed kernel; the store is SQLite (or --database-url).
+Students join over a ramp, think between actions (drawn uniformly from --think, default 20-60 s) and mix
+what a class does: most work tutoring sessions on the teacher's assigned problems (start, hints, steps,
+answers; the key comes from the teacher's worked solution, checked by the CAS workers), some ask the
+tutor to solve a question (solve turns: the replay backend plays ToRA-Code-34B's recorded trajectories
+with a per-token delay standing in for a fast GPU, and every code block runs in a real sandboxed kernel),
+with follow-up questions. The store is SQLite (a temporary file) or PostgreSQL (a fresh database).
 
-Figures: the latency the web app adds per round (client wall time minus the model's and the
-kernel's own time, over the turn's rounds), p50/p95, against a baseline measured in the same run
-(the same turns through the service in-process, one at a time, no HTTP); time to first byte; errors
-by code; and a check that every event each student received is in the store, in order.
+Figures per class size: actions, errors (by code; a non-200 answer or an error event), the latency the
+web app adds per action (client wall time minus the model's and the kernels' own time, per model round)
+p50/p95 over everything but session starts; first turns of solve sessions (a kernel is needed) p95; how
+many actions waited in line; and a check that every event a student received is in the store, in order.
+The largest class size whose added p95 stays under --target-ms with zero errors is `max_class_ok`.
 
-    .venv/bin/python bench/load_students.py --students 50 --duration 60
+    .venv/bin/python bench/load_students.py --students 200 --duration 120 --store sqlite
+    .venv/bin/python bench/load_students.py --students 50,100,200 --duration 120 --store postgresql --json
+    .venv/bin/python bench/load_students.py --students 20 --duration 30 --think 2,6    # a quick run
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import json
 import multiprocessing
 import random
 import re
+import secrets
 import socket
 import sys
 import tempfile
@@ -37,31 +43,27 @@ sys.path.insert(0, str(ROOT))
 
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "tora" / "tora-code-34b_gsm8k.jsonl"
 PASSWORD = "load bench password"
+PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres connect_timeout=3"
 
 
 @dataclass
-class Turn:
+class Action:
     student: int
+    kind: str                 # start_tutor | start_solve | ask | hint | step | answer
     session_id: int | None
-    first: bool
-    status: int
-    wall_s: float
-    ttfb_s: float
-    queue_s: float = 0.0
+    status: int = 0
+    wall_s: float = 0.0
+    ttfb_s: float = 0.0
     rounds: int = 0
     model_s: float = 0.0
     code_s: float = 0.0
+    waited: list[str] = field(default_factory=list)   # what it waited in line for, if anything
     errors: list[str] = field(default_factory=list)
-    kinds: list[str] = field(default_factory=list)   # streamed events other than text deltas
+    kinds: list[str] = field(default_factory=list)    # streamed events other than text deltas and waits
 
     @property
-    def added_per_round_s(self) -> float:
+    def added_s(self) -> float:
         return max(0.0, self.wall_s - self.model_s - self.code_s) / max(1, self.rounds)
-
-    @property
-    def stack_per_round_s(self) -> float:
-        """What the web app adds besides waiting for a turn slot."""
-        return max(0.0, self.wall_s - self.queue_s - self.model_s - self.code_s) / max(1, self.rounds)
 
 
 def pct(values: list[float], q: float) -> float:
@@ -71,42 +73,7 @@ def pct(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, max(0, round(q / 100 * (len(values) - 1))))]
 
 
-def ms(x: float) -> str:
-    return f"{x * 1000:.1f} ms"
-
-
-def questions_from(path: Path, limit: int) -> list[str]:
-    from tutor.solver.backends.replay import load_trajectories
-    trajs = [t for t in load_trajectories(path) if "```python" in t.text][:limit]
-    return [t.question for t in trajs]
-
-
-# --- baseline: the same kind of turns through the service, in-process, one at a time ----------------
-
-def baseline(service: Any, store: Any, questions: list[str], turns: int) -> tuple[list[float], list[float]]:
-    """Added latency per round of first turns (a kernel starts) and of follow-up turns."""
-    user = store.create_user("baseline", "teacher", password=PASSWORD)   # teachers may use solve mode
-    first: list[float] = []
-    follow: list[float] = []
-    sid = None
-    for n in range(turns):
-        q = questions[n % len(questions)]
-        t0 = time.monotonic()
-        starting = sid is None or n % 3 == 0
-        if starting:
-            events = list(service.start_session(user.id, question=q, mode="solve"))
-            sid = events[0].session_id
-        else:
-            events = list(service.ask(user.id, sid, q))
-        wall = time.monotonic() - t0
-        done = [e for e in events if e.kind == "done"]
-        if done:
-            d = done[-1]
-            (first if starting else follow).append(max(0.0, wall - d.model_seconds - d.code_seconds) / max(1, d.rounds))
-    return first, follow
-
-
-# --- the simulated students -----------------------------------------------------------------------------
+# --- one student ------------------------------------------------------------------------------------------
 
 async def sign_in(client: Any, name: str) -> str:
     page = await client.get("/login")
@@ -117,78 +84,97 @@ async def sign_in(client: Any, name: str) -> str:
     return (await client.get("/api/me")).json()["csrf_token"]
 
 
-async def one_turn(client: Any, student: int, token: str, sid: int | None, question: str) -> Turn:
-    if sid is None:
-        url, body = "/api/sessions", {"question": question, "mode": "solve"}
-    else:
-        url, body = f"/api/sessions/{sid}/ask", {"text": question}
+async def act(client: Any, token: str, a: Action, url: str, body: dict) -> Action:
     t0 = time.monotonic()
-    turn = Turn(student, sid, sid is None, 0, 0.0, 0.0)
     async with client.stream("POST", url, json=body, headers={"x-csrf-token": token}) as r:
-        turn.status = r.status_code
-        m = re.search(r"queue;dur=([0-9.]+)", r.headers.get("server-timing", ""))
-        turn.queue_s = float(m.group(1)) / 1000 if m else 0.0
+        a.status = r.status_code
         if r.status_code != 200:
             raw = await r.aread()
-            turn.wall_s = turn.ttfb_s = time.monotonic() - t0
+            a.wall_s = a.ttfb_s = time.monotonic() - t0
             try:
-                turn.errors.append(json.loads(raw).get("error", f"http_{r.status_code}"))
+                a.errors.append(json.loads(raw).get("error", f"http_{r.status_code}"))
             except ValueError:
-                turn.errors.append(f"http_{r.status_code}")
-            return turn
+                a.errors.append(f"http_{r.status_code}")
+            return a
         async for line in r.aiter_lines():
             if not line.strip():
                 continue
-            if not turn.ttfb_s:
-                turn.ttfb_s = time.monotonic() - t0
+            if not a.ttfb_s:
+                a.ttfb_s = time.monotonic() - t0
             event = json.loads(line)
             kind = event["kind"]
-            if kind == "text":
+            if kind == "waiting":
+                if event["place"]:
+                    a.waited.append(event["what"])
                 continue
-            turn.kinds.append(kind)
+            if kind == "text" or (kind == "key_status" and event["status"] == "preparing"):
+                continue   # streamed pieces and the transient "preparing" are not stored as such
+            a.kinds.append(kind)
             if kind == "session_started":
-                turn.session_id = event["session_id"]
+                a.session_id = event["session_id"]
             elif kind == "error":
-                turn.errors.append(event["code"])
+                a.errors.append(event["code"])
             elif kind == "done":
-                turn.rounds, turn.model_s, turn.code_s = event["rounds"], event["model_seconds"], event["code_seconds"]
-    turn.wall_s = time.monotonic() - t0
-    return turn
+                a.rounds += event["rounds"]
+                a.model_s += event["model_seconds"]
+                a.code_s += event["code_seconds"]
+    a.wall_s = time.monotonic() - t0
+    return a
 
 
-async def student(n: int, base_url: str, questions: list[str], deadline: float, per_session: int,
-                  turns: list[Turn], rng: random.Random) -> None:
+async def student(n: int, url: str, cfg: dict, deadline: float, out: list[Action], rng: random.Random) -> None:
     import httpx
-    async with httpx.AsyncClient(base_url=base_url, timeout=600) as client:
-        token = await sign_in(client, f"student{n:02d}")
+
+    async def think() -> bool:
+        await asyncio.sleep(min(rng.uniform(*cfg["think"]), max(0.0, deadline - time.monotonic())))
+        return time.monotonic() < deadline
+
+    await asyncio.sleep(rng.uniform(0, cfg["ramp"]))
+    async with httpx.AsyncClient(base_url=url, timeout=600) as client:
+        token = await sign_in(client, f"student{n:03d}")
         while time.monotonic() < deadline:
-            sid = None
-            for _ in range(per_session):
-                if time.monotonic() >= deadline:
+            if rng.random() < cfg["solve_share"]:
+                q = rng.choice(cfg["questions"])
+                a = await act(client, token, Action(n, "start_solve", None), "/api/sessions", {"question": q, "mode": "solve"})
+                plan = [("ask", "/ask", {"text": q})] * rng.randint(1, 2)
+            else:
+                pid, gt = rng.choice(cfg["problems"])
+                a = await act(client, token, Action(n, "start_tutor", None), "/api/sessions",
+                              {"problem_id": pid, "mode": "tutor"})
+                plan = [("hint", "/hint", {"bottom_out": False}), ("step", "/submit", {"text": "x = 12 + 3", "kind": "step"}),
+                        ("hint", "/hint", {"bottom_out": False}), ("answer", "/submit", {"text": gt, "kind": "answer"})]
+                plan = plan[rng.randint(0, 2):]
+            out.append(a)
+            if a.session_id is None:
+                if not await think():
                     return
-                turn = await one_turn(client, n, token, sid, rng.choice(questions))
-                turns.append(turn)
-                if turn.session_id is None or "context_full" in turn.errors:
-                    break
-                sid = turn.session_id
+                continue
+            for kind, path, body in plan:
+                if not await think():
+                    return
+                out.append(await act(client, token, Action(n, kind, a.session_id),
+                                     f"/api/sessions/{a.session_id}{path}", body))
+            if not await think():
+                return
 
 
-def clients(url: str, questions: list[str], students: int, duration: float, per_session: int, seed: int,
-            conn: Any) -> None:
-    """Child process: run every student, send back their turns."""
-    turns: list[Turn] = []
+def clients(url: str, cfg: dict, students: int, duration: float, seed: int, conn: Any) -> None:
+    """Child process (its own interpreter lock, so the clients do not slow the server they measure)."""
+    out: list[Action] = []
     rng = random.Random(seed)
 
     async def run() -> None:
         deadline = time.monotonic() + duration
         await asyncio.wait_for(asyncio.gather(*(
-            student(n, url, questions, deadline, per_session, turns, random.Random(rng.random()))
-            for n in range(students))), timeout=duration + 600)
+            student(n, url, cfg, deadline, out, random.Random(rng.random())) for n in range(students))),
+            timeout=duration + 900)
 
     asyncio.run(run())
-    conn.send([dataclasses.asdict(t) for t in turns])
+    conn.send([dataclasses.asdict(a) for a in out])
     conn.close()
 
+
+# --- the server --------------------------------------------------------------------------------------------
 
 def serve(app: Any) -> tuple[Any, threading.Thread, str]:
     import uvicorn
@@ -196,7 +182,7 @@ def serve(app: Any) -> tuple[Any, threading.Thread, str]:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                           limit_concurrency=None, backlog=512))
+                                           limit_concurrency=None, backlog=2048))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     while not server.started:
@@ -204,127 +190,160 @@ def serve(app: Any) -> tuple[Any, threading.Thread, str]:
     return server, thread, f"http://127.0.0.1:{port}"
 
 
-def store_check(store: Any, turns: list[Turn]) -> tuple[int, int, int]:
-    """(sessions, streamed events, events missing from the store or out of order)."""
-    by_session: dict[int, list[str]] = {}
-    for t in turns:
-        if t.session_id is not None:
-            by_session.setdefault(t.session_id, [])
-    streamed = missing = 0
-    # turns of one session ran one after another, in the order the student sent them
-    for sid in by_session:
-        sent = [k for t in turns if t.session_id == sid for k in t.kinds]
+def store_check(store: Any, actions: list[Action]) -> tuple[int, int, Counter]:
+    """(sessions, streamed events, events missing from the store or out of order, by kind)."""
+    sids = {a.session_id for a in actions if a.session_id is not None}
+    streamed = 0
+    missing: Counter = Counter()
+    for sid in sids:   # a session's actions ran one after another, in the order the student sent them
+        sent = [k for a in actions if a.session_id == sid for k in a.kinds]
         stored = [e.kind for e in store.events(sid)]
         streamed += len(sent)
         i = 0
         for kind in sent:
-            while i < len(stored) and stored[i] != kind:
-                i += 1
-            if i == len(stored):
-                missing += 1
+            j = i
+            while j < len(stored) and stored[j] != kind:
+                j += 1
+            if j == len(stored):
+                missing[kind] += 1   # (the next one is looked for from the same place)
             else:
-                i += 1
-    return len(by_session), streamed, missing
+                i = j + 1
+    return len(sids), streamed, missing
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--students", type=int, default=50)
-    ap.add_argument("--duration", type=float, default=60.0, help="seconds during which students start turns")
-    ap.add_argument("--turns-per-session", type=int, default=3)
-    ap.add_argument("--concurrency", type=int, default=8, help="web_max_concurrent_turns")
-    ap.add_argument("--delay-ms", type=float, default=2.0, help="replay delay per token (a fast GPU ~ 2 ms)")
-    ap.add_argument("--baseline-turns", type=int, default=12)
-    ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    ap.add_argument("--database-url", default="", help="empty: SQLite in a temporary directory")
-    ap.add_argument("--seed", type=int, default=1)
-    args = ap.parse_args()
+def database(kind: str) -> tuple[str, Any]:
+    """(SQLAlchemy URL, cleanup) for a fresh database of that kind."""
+    if kind == "sqlite":
+        return "", lambda: None
+    import psycopg
+    name = f"mt_load_{secrets.token_hex(5)}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
 
-    import os
-    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    def drop() -> None:
+        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    return f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}", drop
+
+
+def run_class(args: argparse.Namespace, students: int) -> dict:
     from app.main import create_app
     from sandbox import KernelPool
-    from tutor.solver.backends.replay import ReplayBackend, load_trajectories
-    from tutor.tutoring.service import TutorService
     from tutor.settings import load_settings
+    from tutor.solver.backends.replay import ReplayBackend, load_trajectories
     from tutor.store import Store
     from tutor.store.passwords import make_hasher
+    from tutor.tutoring.service import TutorService
 
     tmp = Path(tempfile.mkdtemp(prefix="mt-load-"))
+    url, drop = database(args.store)
     base = load_settings()
-    sandbox = dataclasses.replace(base.sandbox, warm_kernels=4, max_kernels=2 * args.students + 8,
-                                  idle_timeout_s=30.0)
-    settings = load_settings(data_dir=tmp, backend="replay", database_url=args.database_url,
-                             web_max_concurrent_turns=args.concurrency, web_asks_per_minute=0, sandbox=sandbox)
+    sandbox = dataclasses.replace(base.sandbox, max_kernels=args.max_kernels, idle_timeout_s=args.kernel_idle_s)
+    settings = load_settings(data_dir=tmp, backend="replay", database_url=url, web_max_concurrent_turns=args.concurrency,
+                             web_asks_per_minute=0, web_hints_per_minute=0, web_submits_per_minute=0, sandbox=sandbox)
     store = Store(settings.effective_database_url, hasher=make_hasher(time_cost=1, memory_kib=1024, parallelism=1))
     store.upgrade()
     cls = store.create_class("load", allow_solve_mode=True)
-    for n in range(args.students):
-        store.enroll(cls.id, store.create_user(f"student{n:02d}", "student", password=PASSWORD).id)
-    questions = questions_from(args.data, 400)
-    backend = ReplayBackend(load_trajectories(args.data), delay_s=args.delay_ms / 1000)
-    pool = KernelPool(settings.sandbox, tmp / "kernels")
-    pool.start()
+    for n in range(students):
+        store.enroll(cls.id, store.create_user(f"student{n:03d}", "student", password=PASSWORD).id)
+    rows = [json.loads(line) for line in args.data.read_text().splitlines() if line.strip()]
+    trajs = [t for t in load_trajectories(args.data) if "```python" in t.text]
+    problems = []
+    for row in rows[:40]:   # the teacher's assignment: worked solutions are the keys
+        p = store.create_problem(row["question"], reference_answer=str(row["gt"]), reference_solution=row["gt_cot"])
+        store.assign(cls.id, problem_id=p.id)
+        problems.append((p.id, str(row["gt"])))
+    backend = ReplayBackend(trajs, delay_s=args.delay_ms / 1000)
+    pool = KernelPool(settings.sandbox, tmp / "kernels").start()
     service = TutorService.from_settings(settings, store=store, backend=backend, pool=pool)
-    print(f"load_students: {args.students} students for {args.duration:g} s, {args.concurrency} concurrent turns, "
-          f"replay {args.delay_ms:g} ms/token, store {store.dialect}, real kernels (max {sandbox.max_kernels})")
-    print("note: a shared 2-core machine; figures are noisy when other work runs")
-
-    base_first, base_follow = baseline(service, store, questions, args.baseline_turns)
-    print(f"baseline (service in-process, one turn at a time, {len(base_first) + len(base_follow)} turns): "
-          f"added per round, first turn of a session p50 {ms(pct(base_first, 50))}; "
-          f"follow-ups p50 {ms(pct(base_follow, 50))}, p95 {ms(pct(base_follow, 95))}")
-
     app = create_app(settings, service=service, store=store, pool=pool)
-    server, thread, url = serve(app)
-    # The simulated students run in a child process with its own interpreter lock, so the clients do
-    # not slow down the server they measure.
+    server, thread, base_url = serve(app)
+    cfg = {"think": args.think, "ramp": args.ramp, "solve_share": args.solve_share,
+           "questions": [t.question for t in trajs[:400]], "problems": problems}
     ctx = multiprocessing.get_context("spawn")
     parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=clients, args=(url, questions, args.students, args.duration, args.turns_per_session,
-                                             args.seed, child))
+    proc = ctx.Process(target=clients, args=(base_url, cfg, students, args.duration, args.seed, child))
     start = time.monotonic()
     proc.start()
     child.close()
-    turns = [Turn(**d) for d in parent.recv()]
+    actions = [Action(**d) for d in parent.recv()]
     proc.join(timeout=60)
     elapsed = time.monotonic() - start
-    ok = [t for t in turns if t.status == 200 and t.rounds]
-    added = [t.added_per_round_s for t in ok]
-    errors = Counter(code for t in turns for code in t.errors)
-    rounds = sum(t.rounds for t in ok)
-    print(f"load (HTTP API, {args.students} students): {len(turns)} turns, {rounds} rounds in {elapsed:.1f} s "
-          f"= {len(turns) / elapsed:.2f} turns/s; turns with errors: {sum(1 for t in turns if t.errors)}; "
-          f"errors by code: {dict(errors) or 'none'}")
-    queue = [t.queue_s for t in ok]
-    s_first = [t.stack_per_round_s for t in ok if t.first]
-    s_follow = [t.stack_per_round_s for t in ok if not t.first]
-
-    def x(a: float, b: float) -> str:
-        return f"x{a / max(b, 1e-9):.1f}"
-
-    print(f"  added latency per round by the web stack (slot wait excluded): follow-ups p50 {ms(pct(s_follow, 50))}, "
-          f"p95 {ms(pct(s_follow, 95))} ({x(pct(s_follow, 50), pct(base_follow, 50))} / "
-          f"{x(pct(s_follow, 95), pct(base_follow, 95))} the baseline's); first turns (a kernel starts) "
-          f"p50 {ms(pct(s_first, 50))}, p95 {ms(pct(s_first, 95))} ({x(pct(s_first, 50), pct(base_first, 50))})")
-    print(f"  added latency per round, all-in: p50 {ms(pct(added, 50))}, p95 {ms(pct(added, 95))}; of which waiting "
-          f"for one of {args.concurrency} turn slots, per turn: p50 {ms(pct(queue, 50))}, p95 {ms(pct(queue, 95))}")
-    print(f"  time to first byte: p50 {ms(pct([t.ttfb_s for t in ok], 50))}, p95 {ms(pct([t.ttfb_s for t in ok], 95))}; "
-          f"model per turn p50 {ms(pct([t.model_s for t in ok], 50))}, code per turn p50 {ms(pct([t.code_s for t in ok], 50))}")
-    sessions, streamed, missing = store_check(store, turns)
-    print(f"store: {sessions} sessions, {streamed} streamed events checked, missing or out of order: {missing}")
-    results = ROOT / "bench" / "results"
-    results.mkdir(parents=True, exist_ok=True)
-    (results / "load_students.json").write_text(json.dumps({
-        "args": {k: str(v) for k, v in vars(args).items()}, "elapsed_s": elapsed,
-        "baseline_added_per_round_s": {"first": base_first, "follow": base_follow}, "turns": [dataclasses.asdict(t) for t in turns]}, indent=1))
-
+    kernels = pool.health()["kernels"]
+    sessions, streamed, missing = store_check(store, actions)
     server.should_exit = True
     thread.join(timeout=30)
     service.close()
     pool.close()
     store.close()
-    if missing:
+    drop()
+
+    errors = Counter(code for a in actions for code in a.errors)
+    added = [a.added_s for a in actions if not a.kind.startswith("start") and a.status == 200]
+    first = [a.added_s for a in actions if a.kind == "start_solve" and a.status == 200 and a.rounds]
+    tutor_start = [a.wall_s for a in actions if a.kind == "start_tutor" and a.status == 200]
+    result = {
+        "students": students, "store": args.store, "duration_s": round(elapsed, 1), "turns": len(actions),
+        "errors": sum(errors.values()) + sum(missing.values()), "errors_by_code": dict(errors),
+        "added_p50_ms": round(pct(added, 50) * 1000, 1), "added_p95_ms": round(pct(added, 95) * 1000, 1),
+        "first_turn_p95_ms": round(pct(first, 95) * 1000, 1),
+        "tutor_start_p95_ms": round(pct(tutor_start, 95) * 1000, 1),
+        "waited_in_line": dict(Counter(w for a in actions for w in set(a.waited))),
+        "by_kind": dict(Counter(a.kind for a in actions)),
+        "added_p95_ms_by_kind": {k: round(pct([a.added_s for a in actions if a.kind == k and a.status == 200], 95) * 1000, 1)
+                                 for k in sorted({a.kind for a in actions})},
+        "sessions": sessions, "events_checked": streamed, "events_missing": dict(missing), "kernels_at_end": kernels,
+    }
+    result["ok"] = result["errors"] == 0 and bool(added) and result["added_p95_ms"] < args.target_ms
+    return result
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--students", default="200", help="class size, or sizes to try (comma-separated, ascending)")
+    ap.add_argument("--duration", type=float, default=120.0, help="seconds during which students act")
+    ap.add_argument("--think", default="20,60", help="think time between a student's actions: MIN,MAX seconds")
+    ap.add_argument("--ramp", type=float, default=None, help="seconds over which students join (default: --think MAX)")
+    ap.add_argument("--solve-share", type=float, default=0.25, help="share of sessions in solve mode (the rest tutoring)")
+    ap.add_argument("--store", choices=("sqlite", "postgresql"), default="sqlite")
+    ap.add_argument("--concurrency", type=int, default=8, help="web_max_concurrent_turns (model slots)")
+    ap.add_argument("--delay-ms", type=float, default=2.0, help="replay delay per token (a fast GPU ~ 2 ms)")
+    ap.add_argument("--max-kernels", type=int, default=96, help="sandbox max_kernels")
+    ap.add_argument("--kernel-idle-s", type=float, default=90.0, help="sandbox idle_timeout_s (a kernel's session idle)")
+    ap.add_argument("--target-ms", type=float, default=100.0, help="p95 added latency a class size must stay under")
+    ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--json", action="store_true", help="print one JSON object (the largest size run)")
+    args = ap.parse_args()
+    lo, hi = (float(x) for x in args.think.split(","))
+    args.think = (lo, hi)
+    args.ramp = hi if args.ramp is None else args.ramp
+    import os
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+    sizes = [int(x) for x in args.students.split(",")]
+    results = []
+    for n in sizes:
+        if not args.json:
+            print(f"load_students: {n} students for {args.duration:g} s (think {lo:g}-{hi:g} s, ramp {args.ramp:g} s, "
+                  f"{args.solve_share:.0%} solve sessions), store {args.store}, replay {args.delay_ms:g} ms/token, "
+                  f"{args.concurrency} model slots, real kernels; a shared machine: figures are noisy", flush=True)
+        r = run_class(args, n)
+        results.append(r)
+        if not args.json:
+            print(f"  {r['turns']} actions {r['by_kind']}, errors {r['errors']} {r['errors_by_code'] or ''}; added per action "
+                  f"p50 {r['added_p50_ms']} ms, p95 {r['added_p95_ms']} ms; first solve turn p95 {r['first_turn_p95_ms']} ms; "
+                  f"tutor start p95 {r['tutor_start_p95_ms']} ms; added p95 by kind {r['added_p95_ms_by_kind']}; waited in line {r['waited_in_line'] or 'never'}; "
+                  f"store: {r['sessions']} sessions, {r['events_checked']} events checked, {r['events_missing']} missing; "
+                  f"{'OK' if r['ok'] else 'NOT OK'}", flush=True)
+    passed = [r["students"] for r in results if r["ok"]]
+    out = {k: results[-1][k] for k in ("students", "turns", "errors", "added_p95_ms", "first_turn_p95_ms")}
+    out.update(max_class_ok=max(passed) if passed else 0, store=args.store, runs=results)
+    results_dir = ROOT / "bench" / "results"
+    results_dir.mkdir(parents=True, exist_ok=True)
+    (results_dir / f"load_students_{args.store}.json").write_text(json.dumps(out, indent=1))
+    print(json.dumps(out) if args.json else f"max class size OK ({args.store}): {out['max_class_ok']}")
+    if any(r["events_missing"] for r in results):
         sys.exit(1)
 
 

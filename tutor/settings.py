@@ -132,9 +132,11 @@ class WebSettings:
     host: str = setting("127.0.0.1", "Address `mathtutor serve` listens on (0.0.0.0 for every interface).",
                         env="MATHTUTOR_HOST")
     port: int = setting(7860, "Port `mathtutor serve` listens on.", env="MATHTUTOR_PORT")
-    max_concurrent_turns: int = setting(4, "Most model turns (asks, hints, checks, new problems) running at once "
-                                           "in this process; more wait in the queue.")
-    max_queue: int = setting(64, "Most actions waiting for a turn slot; beyond it a student is asked to retry.")
+    max_concurrent_turns: int = setting(4, "Most model calls running at once in this process when the backend does "
+                                           "not say how many it takes (a batched backend's `concurrency` wins); a "
+                                           "call holds a slot only while the model writes, more wait in line.")
+    max_queue: int = setting(64, "No longer refuses anyone: a full server keeps every action in line and shows the "
+                                 "student its place; kept for old configurations.")
     asks_per_minute: int = setting(12, "Per-user limit on questions and new problems per minute (0 = no limit).")
     hints_per_minute: int = setting(20, "Per-user limit on hint requests per minute (0 = no limit).")
     submits_per_minute: int = setting(30, "Per-user limit on checked steps/answers per minute (0 = no limit).")
