@@ -220,8 +220,9 @@ class TutorService:
                     yield from prepare(self, live, problem.reference_answer if problem else None)
                 yield from body
                 yield from self.handover.notices(live)
-        except TutorError as exc:
-            yield self._safe_error(live, ErrorEvent(exc.code, exc.message))
+        except TutorError as exc:   # busy (another replica's action): as in-process, nothing is recorded
+            event = ErrorEvent(exc.code, exc.message)
+            yield event if exc.code == "busy" else self._safe_error(live, event)
         except Exception as exc:  # noqa: BLE001 - one place turns a bug into a message, not a broken page
             log.exception("session %s failed", live.id)
             yield self._safe_error(live, ErrorEvent("internal_error", f"Something went wrong ({type(exc).__name__}); "
