@@ -40,10 +40,11 @@ def session_label(s: Any) -> str:
 
 
 def matching(sessions: Sequence[Any], query: str = "", limit: int = SHOWN) -> tuple[list[tuple[str, int]], str]:
-    """(Radio choices, a line saying what is shown) for the sessions whose label contains every word
-    of `query` (any case)."""
+    """(Radio choices, a line saying what is shown) for the sessions whose label contains `query` (any
+    case, spaces collapsed): a phrase, so "3 Dec" finds that day and not every label with a 3 in it."""
     words = (query or "").lower().split()
-    hits = [s for s in sessions if all(w in session_label(s).lower() for w in words)]
+    phrase = " ".join(words)
+    hits = [s for s in sessions if phrase in " ".join(session_label(s).lower().split())]
     hits.sort(key=lambda s: getattr(s, "last_activity_at", None) or dt.datetime.min, reverse=True)
     shown = hits[:limit]
     if not sessions:

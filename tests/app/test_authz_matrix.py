@@ -189,7 +189,8 @@ def test_a_teacher_removed_from_the_class_loses_it_at_the_next_click(school, cli
 def test_admin_page_handlers_refuse_everyone_but_admins(school, clients):
     admin_fns = {fn.name for fn in gradio_blocks(school.web, "/admin").fns.values()}
     assert {"on_load", "on_create_user", "on_role", "on_reset", "on_deactivate", "on_activate", "on_create_class",
-            "on_add_teachers", "on_enroll", "on_roster", "on_status", "on_audit", "on_doctor"} == admin_fns
+            "on_add_teachers", "on_enroll", "on_roster", "on_status", "on_audit", "on_doctor", "on_members",
+            "on_chosen"} == admin_fns
     users_before = len(school.web.store.list_users())
     for persona in ("anonymous", "student", "teacher", "other_teacher"):
         for name in admin_fns:

@@ -76,7 +76,7 @@ def test_hints_verdicts_and_errors():
     ])
     text = "\n".join(m["content"] for m in view.messages())
     assert "rung 2 of 4" in text and "$a&lt;b$" in text
-    assert "**My answer:** x = 5" in text and "✗ **Not yet** — Not quite." in text
+    assert "**My answer:** x = 5" in text and "✗ **Not yet.** Not quite." in text
     assert view.verdict == "✓ Correct — well done!" and view.solved
     assert "calculator is busy" in text and view.errors == ["sandbox_busy"]
     assert view.rung_label == "Hint rung **2 of 4** · step 1 of 3"
