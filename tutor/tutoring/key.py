@@ -138,6 +138,17 @@ def _confirm(problem: str, answer: str, solved: HiddenTurn, *, backend: Any, run
         checks.append(sub)
     if not settings.tutoring.key_verify:
         return checks
+    # The second route does not depend on the check program, so it runs meanwhile (a batching backend
+    # decodes both in the same forward passes); its events are recorded after the check's, turn by turn.
+    # No kernel for it: its answer must come from reasoning, not from the same program.
+    route: dict[str, Any] = {}
+    route_events: list[Event] = []
+    second = threading.Thread(target=lambda: route.setdefault("turn", run_hidden(
+        backend, None, build_prompt(problem, mode="cot"), settings, cancel, route_events.append)),
+        name="key-second-route", daemon=True)
+    started = cancel is None or not cancel.is_set()
+    if started:
+        second.start()
     if runner is not None:
         # the check program runs where the solve's code never ran (it could have redefined print)
         try:
@@ -148,11 +159,14 @@ def _confirm(problem: str, answer: str, solved: HiddenTurn, *, backend: Any, run
             checks.append(verification.program_check(problem, answer, turn))
         except TutorError as exc:   # no kernel for the check: that route confirms nothing
             log.warning("no kernel for the key's check program: %s", exc)
-    if cancel is None or not cancel.is_set():
-        # no kernel for the second route: its answer must come from reasoning, not from the same program
-        cot = run_hidden(backend, None, build_prompt(problem, mode="cot"), settings, cancel, on_event)
-        checks.append(verification.second_route(answer, solved.text, cot,
-                                                lambda a, b: _equivalent(a, b, timeout)))
+    if started:
+        second.join()
+        if on_event is not None:
+            for ev in route_events:
+                on_event(ev)
+        if "turn" in route and (cancel is None or not cancel.is_set()):
+            checks.append(verification.second_route(answer, solved.text, route["turn"],
+                                                    lambda a, b: _equivalent(a, b, timeout)))
     return checks
 
 
