@@ -7,15 +7,22 @@ import pytest
 
 from tutor.solver.prompt import STOP_STRINGS, build_prompt
 
-pytestmark = [pytest.mark.gpu, pytest.mark.slow]
+
+def _no_cuda() -> bool:
+    try:
+        import torch
+    except ImportError:
+        return True
+    return not torch.cuda.is_available()
+
+
+# skipped before the (slow to build) tiny model fixture is set up
+pytestmark = [pytest.mark.gpu, pytest.mark.slow, pytest.mark.skipif(_no_cuda(), reason="no CUDA GPU here")]
 
 PROMPTS = [build_prompt(q) for q in ("What is six times seven?", "Tell me a story.", "Write a long poem about primes.")]
 
 
 def test_graphs_match_eager_decoding_on_cuda(tiny_model_dir):
-    torch = pytest.importorskip("torch")
-    if not torch.cuda.is_available():
-        pytest.skip("no CUDA GPU here")
     from tutor.solver.backends.transformers import TransformersBackend
     eager = TransformersBackend(str(tiny_model_dir), device="cuda", dtype="float32", decode="eager", max_batch=4)
     graphs = TransformersBackend(str(tiny_model_dir), device="cuda", dtype="float32", decode="graphs", max_batch=4)
