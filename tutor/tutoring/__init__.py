@@ -11,5 +11,7 @@ Where things live:
   passes; `numerals`: numbers written in words, as digits for the guard.
 - `learner`, `skills`: Bayesian Knowledge Tracing per skill and the skill tags.
 - `kernels`: each session's kernel and the fresh ones key work runs in; `stopping`: Stop.
+- `handover`: any app replica continues any session (database lock per action, catching up with
+  events written elsewhere); `replay`: a kernel rebuilt by re-running the recorded cells, checked.
 - `headless` (`mathtutor tutor`), `evaluation` and `leaks`, `quantities` (`mathtutor eval-tutor`).
 """
