@@ -47,7 +47,8 @@ class Request:
     slot: int = -1
     next_token: int | None = None
     scanner: StopScanner | None = None
-    emitted_chars: int = 0
+    prefix_offset: int = 0     # incremental detokenizing: generated[prefix_offset:read_offset] is shown text
+    read_offset: int = 0
 
     @property
     def decoding(self) -> bool:
@@ -190,12 +191,16 @@ class Batcher:
         req.generated.append(tok)
         if tok in self.eos_ids:
             return self._finish(req, "eos")
-        text = self.tokenizer.decode(req.generated, skip_special_tokens=False)
+        # Decode a short window, not the whole reply each token (that is quadratic, and on a GPU the host
+        # would fall behind): the new text is what the window adds to its already shown part, both decoded
+        # from the same start so a tokenizer's leading-space rules treat them alike (as vLLM does).
+        shown = self.tokenizer.decode(req.generated[req.prefix_offset:req.read_offset], skip_special_tokens=False)
+        text = self.tokenizer.decode(req.generated[req.prefix_offset:], skip_special_tokens=False)
         # hold back a partly decoded multi-byte character until its last byte arrives
-        if text.endswith("\ufffd"):
+        if len(text) <= len(shown) or text.endswith("\ufffd"):
             return None
-        delta = req.scanner.feed(text[req.emitted_chars:])
-        req.emitted_chars = len(text)
+        req.prefix_offset, req.read_offset = req.read_offset, len(req.generated)
+        delta = req.scanner.feed(text[len(shown):])
         if delta:
             if req.first_token_s is None:
                 req.first_token_s = time.monotonic() - req.started
