@@ -62,8 +62,10 @@ def test_teacher_reviews_flags_and_exports_a_session(school, browser_page):
     screenshot(page, "03-flagged")
 
     page.get_by_role("tab", name="Flags").click()
-    expect(page.locator("#tt-flags")).to_contain_text("talk to Sam on Monday")
-    pick(page, "tt-flag-pick", f"#{flags[0].id} · session #{school.session_id} · teacher_flag")
+    # one line per cell: the note is cut (its whole text is in the session's facts panel, or a click away)
+    expect(page.locator("#tt-flags")).to_contain_text("Stuck on isolating x; talk to Sam on Mon")
+    expect(page.locator("#tt-flags")).to_contain_text("teacher's note")
+    pick(page, "tt-flag-pick", f"#{flags[0].id} · session #{school.session_id} · teacher's note")
     page.locator("#tt-resolution textarea").fill("Talked it through.")
     page.locator("#tt-resolve").click()
     expect(page.locator("#tt-notice")).to_contain_text(f"Flag #{flags[0].id} resolved")
