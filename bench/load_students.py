@@ -211,6 +211,46 @@ def store_check(store: Any, actions: list[Action]) -> tuple[int, int, Counter]:
     return len(sids), streamed, missing
 
 
+class Sampler:
+    """--profile: where the server's action threads spend their time (sampled stacks: the deepest frame of
+    this project's code, and the leaf function it is in)."""
+
+    def __init__(self, every_s: float = 0.01):
+        self.counts: Counter = Counter()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(every_s,), daemon=True)
+
+    def _run(self, every_s: float) -> None:
+        names = {}
+        while not self._stop.wait(every_s):
+            names = {t.ident: t.name for t in threading.enumerate()}
+            for ident, frame in sys._current_frames().items():
+                if not names.get(ident, "").startswith("turn-"):
+                    continue
+                leaf = f"{Path(frame.f_code.co_filename).name}:{frame.f_code.co_name}"
+                ours: list[str] = []   # the deepest frames of this project's code, in distinct modules
+                f = frame
+                while f is not None and len(ours) < 3:
+                    fn = f.f_code.co_filename
+                    if str(ROOT) in fn and "/.venv/" not in fn and not any(o.startswith(Path(fn).name) for o in ours):
+                        ours.append(f"{Path(fn).name}:{f.f_code.co_name}:{f.f_lineno}")
+                    f = f.f_back
+                ours = " < ".join(ours)
+                self.counts[(ours, leaf)] += 1
+
+    def __enter__(self) -> "Sampler":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def report(self, top: int = 20) -> list[str]:
+        total = sum(self.counts.values()) or 1
+        return [f"{n / total:6.1%}  {ours}  <- {leaf}" for (ours, leaf), n in self.counts.most_common(top)]
+
+
 def database(kind: str) -> tuple[str, Any]:
     """(SQLAlchemy URL, cleanup) for a fresh database of that kind."""
     if kind == "sqlite":
@@ -240,7 +280,8 @@ def run_class(args: argparse.Namespace, students: int) -> dict:
     base = load_settings()
     sandbox = dataclasses.replace(base.sandbox, max_kernels=args.max_kernels, idle_timeout_s=args.kernel_idle_s)
     settings = load_settings(data_dir=tmp, backend="replay", database_url=url, web_max_concurrent_turns=args.concurrency,
-                             web_asks_per_minute=0, web_hints_per_minute=0, web_submits_per_minute=0, sandbox=sandbox)
+                             web_asks_per_minute=0, web_hints_per_minute=0, web_submits_per_minute=0, sandbox=sandbox,
+                             store_sqlite_synchronous=args.sqlite_synchronous)
     store = Store(settings.effective_database_url, hasher=make_hasher(time_cost=1, memory_kib=1024, parallelism=1))
     store.upgrade()
     cls = store.create_class("load", allow_solve_mode=True)
@@ -264,10 +305,16 @@ def run_class(args: argparse.Namespace, students: int) -> dict:
     parent, child = ctx.Pipe(duplex=False)
     proc = ctx.Process(target=clients, args=(base_url, cfg, students, args.duration, args.seed, child))
     start = time.monotonic()
+    sampler = Sampler() if args.profile else None
+    if sampler:
+        sampler.__enter__()
     proc.start()
     child.close()
     actions = [Action(**d) for d in parent.recv()]
     proc.join(timeout=60)
+    if sampler:
+        sampler.__exit__()
+        print("\n".join(["where action threads spent their time (sampled):"] + sampler.report()), flush=True)
     elapsed = time.monotonic() - start
     kernels = pool.health()["kernels"]
     sessions, streamed, missing = store_check(store, actions)
@@ -306,6 +353,7 @@ def main() -> None:
     ap.add_argument("--ramp", type=float, default=None, help="seconds over which students join (default: --think MAX)")
     ap.add_argument("--solve-share", type=float, default=0.25, help="share of sessions in solve mode (the rest tutoring)")
     ap.add_argument("--store", choices=("sqlite", "postgresql"), default="sqlite")
+    ap.add_argument("--sqlite-synchronous", default="FULL", help="SQLite synchronous pragma (FULL: the default setting)")
     ap.add_argument("--concurrency", type=int, default=8, help="web_max_concurrent_turns (model slots)")
     ap.add_argument("--delay-ms", type=float, default=2.0, help="replay delay per token (a fast GPU ~ 2 ms)")
     ap.add_argument("--max-kernels", type=int, default=96, help="sandbox max_kernels")
@@ -313,6 +361,7 @@ def main() -> None:
     ap.add_argument("--target-ms", type=float, default=100.0, help="p95 added latency a class size must stay under")
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--profile", action="store_true", help="sample where the server's action threads spend time")
     ap.add_argument("--json", action="store_true", help="print one JSON object (the largest size run)")
     args = ap.parse_args()
     lo, hi = (float(x) for x in args.think.split(","))
