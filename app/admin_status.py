@@ -184,9 +184,10 @@ def status_markdown(r: StatusReport) -> str:
              f"- **backend:** {v(b['kind'])} ({v(b['name'])}) · **loaded:** {'yes' if b['loaded'] else 'no'}",
              (f"- **model:** {v(b['model'])}" + (f" · **device:** {v(b['device'])} · **dtype:** {v(b['dtype'])}"
                                                  if b.get("device") else "")) if b.get("model") else
-             f"- **model:** none: the {v(b['kind'])} backend plays recorded or scripted replies",
+             f"- **model:** none: the {v(str(b['kind']).split(':', 1)[0])} backend plays recorded or scripted replies",
              f"- **last {v(t['window_s'])} s:** {v(t['turns'])} turns, {v(t['rounds'])} rounds · "
-             f"**tokens/s:** {v(t['tokens_per_s'])} · **mean turn latency:** {v(t['mean_turn_latency_s'])} s",
+             f"**tokens/s:** {v(t['tokens_per_s'])} · **mean turn latency:** "
+             + (f"{v(t['mean_turn_latency_s'])} s" if t["mean_turn_latency_s"] is not None else "—"),
              f"- **since start:** {v(t['turns_total'])} turns, {v(t['tokens_out_total'])} tokens generated",
              "### Sandbox",
              f"- **state:** {v(s.get('state'))} · **self-check:** {v(s.get('self_check'))}",

@@ -38,7 +38,9 @@ button[role=tab].selected { color: #3730a3 !important; }
    redraws it: the conversation is the record, so it is not offered. */
 #mt-chat button[aria-label="Clear"], #tt-transcript button[aria-label="Clear"] { display: none !important; }
 #mt-verdict { border-left: 4px solid #3730a3; padding: .2em .8em; background: #fff; }
-#mt-verdict:empty, #mt-verdict:has(.prose:empty) { display: none; }
+/* an empty preview or verdict takes no room */
+#mt-verdict:has(span.md:empty), #mt-preview:has(span.md:empty), #mt-qpreview:has(span.md:empty),
+#mt-msg-preview:has(span.md:empty) { display: none; }
 #mt-preview, #mt-qpreview { min-height: 1.6em; color: #111827; }
 .mt-muted p, .mt-muted { color: #4b5563; font-size: .92em; }
 /* Tables that fit: one line per cell, cut with an ellipsis; the full text is in the row's title and

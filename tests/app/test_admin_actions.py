@@ -176,6 +176,18 @@ def test_status_report_names_backend_sandbox_store_and_recent_errors(admin, tmp_
                      f"session #{sid}"):
         assert expected in md, expected
     assert "<b>" not in md and "&lt;b&gt;refused" in md
+    assert "none" not in md.split("### Recent errors")[1]          # no "none" above a list of errors
+
+
+def test_status_names_a_replay_backend_without_the_configured_model(admin, tmp_path):
+    from tutor.settings import load_settings
+    service = SimpleNamespace(backend_or_none=lambda: SimpleNamespace(name="replay"),
+                              health=lambda: {"live_sessions": 0, "sandbox": {"ok": True, "self_check": {"ok": True}}})
+    ctx = SimpleNamespace(settings=load_settings(data_dir=tmp_path, backend=f"replay:{tmp_path}/r.jsonl"),
+                          service=service, store=admin.store, metrics=Metrics())
+    md = status_markdown(StatusBoard(ctx).report())
+    assert "**model:** none: the replay backend plays recorded" in md and "deepseek" not in md and "device" not in md
+    assert "- none: no session has recorded an error" in md
 
 
 def _cli(monkeypatch, store, *args, input=None):
