@@ -169,6 +169,8 @@ def build(ctx: AppContext) -> gr.Blocks:
             view.flush()
             view.status = ""
             final = screen(view)
+            if accepted and box in previews:
+                final[previews[box]] = ""   # again at the end: a preview of the last keystroke may land late
             final.update(await asyncio.to_thread(sidebar, user_id))
             yield final
 
