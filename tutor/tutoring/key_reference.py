@@ -8,6 +8,7 @@ cannot be read) the key comes from the model's solution (`tutor.tutoring.key`).
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from fractions import Fraction
@@ -23,7 +24,14 @@ _RESULT_RE = re.compile(r"\s*=\s*\$?\s*-?[\d,]*\.?\d+(?:\s?%)?")
 
 
 def key_from_reference_solution(problem: str, solution: str, timeout: float | None = None) -> AnswerKey:
-    """Raises `WorkKeyError` when the solution has no calculation to recompute or no worker can run."""
+    """Raises `WorkKeyError` when the solution has no calculation to recompute or no worker can run.
+    The key is a pure function of the two texts, so a class starting the same assigned problem computes
+    it once (a frozen value, kept for the most recent problems; failures are not kept)."""
+    return _cached_key(problem, solution, timeout)
+
+
+@functools.lru_cache(maxsize=512)
+def _cached_key(problem: str, solution: str, timeout: float | None) -> AnswerKey:
     try:
         work = key_from_solution(problem, solution, timeout)
     except WorkerError as exc:
