@@ -23,7 +23,8 @@ FLAG_COLUMNS = ["flag", "session", "kind", "student", "source", "note", "raised"
 # A flag's kind in words; teachers' own flags come first, then the system's, grouped by kind.
 FLAG_KINDS = {"note": "teacher's note", "teacher_flag": "teacher's note", "hint_replaced": "hint replaced by the guard",
               "key_unverified": "solution key not verified", "key_disagreement": "key and reference disagree",
-              "sandbox_kill": "code stopped (ran too long)", "interrupted": "session interrupted"}
+              "sandbox_kill": "code stopped (ran too long)", "interrupted": "session interrupted",
+              "replay_mismatch": "re-run code printed something else"}
 SESSION_COLUMNS = ["session", "student", "title", "mode", "status", "started", "hints", "solved"]
 
 
