@@ -42,6 +42,10 @@ Sessions:   create_session(user_id, *, mode="tutor"|"solve", problem_id=None | q
             finish_session(id, *, solved=None, final_answer=None), resume_session(id) (interrupted -> active)
             recover_stale(*, stale_after_s=None) -> [ids]  (call at start-up: active sessions of dead processes ->
                   interrupted, with an `interrupted` event and a system flag)
+Replicas:   session_lock(id, *, wait_s=None) context manager (PostgreSQL advisory lock held for one action;
+                  SessionBusy after wait_s, default lock_wait_s; a no-op on SQLite), claim_session(id) -> Claim
+                  (owner = this process; another owner still there means its action died: marked interrupted),
+                  release_session(id) -> last event seq (owner cleared)
 Events:     append(session_id, event, *, turn=None, private=False) -> EventRecord | None
                   event: a tutor.events.Event or a dict with "kind"; committed before returning; TextDelta is skipped
                   (RoundText keeps each round's text, tokens and seconds). Any kind is kept as JSON in `data`;
