@@ -16,7 +16,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Iterator
 
-from sqlalchemy import text
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.pool import NullPool
 from sqlalchemy.orm import Session
 
 from tutor.errors import TutorError
@@ -44,6 +45,15 @@ class Claim:
 
 class ClaimsMixin(StoreBase):
     lock_wait_s: float = 15.0   # settings.store.lock_wait_s
+    _lock_engine: Engine | None = None
+
+    def _locks(self) -> Engine:
+        # A connection of its own per running action, outside the store's pool: actions waiting in
+        # line for the model hold their lock meanwhile, and must not starve the pool their own event
+        # writes need (that would deadlock a busy replica until the pool timeout).
+        if self._lock_engine is None:
+            self._lock_engine = create_engine(self.engine.url, poolclass=NullPool)
+        return self._lock_engine
 
     @contextmanager
     def session_lock(self, session_id: int, *, wait_s: float | None = None) -> Iterator[None]:
@@ -52,7 +62,7 @@ class ClaimsMixin(StoreBase):
             yield
             return
         wait = self.lock_wait_s if wait_s is None else wait_s
-        conn = self.engine.connect()
+        conn = self._locks().connect()
         held = False
         try:
             deadline, pause = time.monotonic() + wait, 0.02
