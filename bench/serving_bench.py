@@ -12,7 +12,7 @@ asserts nothing.
    rates (--gpu-tok-s at batch 1, --gpu-batch-cost per extra row): p50/p95 time to the first hint and
    to a ready key, batched vs the old one-token-per-request-in-turn backend.
 
-Usage: .venv/bin/python bench/serving_bench.py --tiny --sessions 1,8,32 [--json] [--classroom]
+Usage: .venv/bin/python bench/serving_bench.py --tiny --sessions 1,8,32 [--json] [--classroom] [--threads 1]
        .venv/bin/python bench/serving_bench.py --model PATH --sessions 1,16,64   # a real model (GPU)
 """
 
@@ -79,8 +79,9 @@ def bench_sessions(model_dir: str, sessions: list[int], tokens: int, device: str
     for b in (batched, one):   # warm-up: allocator, kernels (and CUDA graphs on a GPU)
         b.complete("warm up", stop=[], max_tokens=8).text()
     if not as_json:
-        print(f"{batched.model_name} on {batched.device} ({batched.decode_mode} decode), {tokens} new tokens per "
-              f"session, load average {os.getloadavg()[0]:.1f} at start")
+        import torch
+        print(f"{batched.model_name} on {batched.device} ({batched.decode_mode} decode, {torch.get_num_threads()} "
+              f"CPU threads), {tokens} new tokens per session, load average {os.getloadavg()[0]:.1f} at start")
         print(f"{'sessions':>8} | {'batched tok/s':>13} {'per-session':>11} {'TTFT p50':>9} {'p95':>7} | "
               f"{'one-at-a-time tok/s':>19} {'TTFT p50':>9} {'p95':>7} | speed-up")
     try:
@@ -92,7 +93,7 @@ def bench_sessions(model_dir: str, sessions: list[int], tokens: int, device: str
                                   "sequential_tok_s": round(s["tok_s"], 2), "ttft_p95_s": round(b["ttft_p95"], 4),
                                   "ttft_p50_s": round(b["ttft_p50"], 4), "session_tok_s": round(b["session_tok_s"], 2),
                                   "sequential_ttft_p95_s": round(s["ttft_p95"], 4),
-                                  "speedup": round(b["tok_s"] / s["tok_s"], 2), "load_avg": os.getloadavg()[0]}),
+                                  "speedup": round(b["tok_s"] / s["tok_s"], 2), "load_avg": round(os.getloadavg()[0], 2)}),
                       flush=True)
             else:
                 print(f"{n:>8} | {b['tok_s']:>13.1f} {b['session_tok_s']:>11.1f} {b['ttft_p50']:>8.3f}s "
@@ -113,6 +114,9 @@ def main() -> None:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--sessions", default="1,8,32")
     parser.add_argument("--tokens", type=int, default=64, help="new tokens per session")
+    parser.add_argument("--threads", type=int, default=0,
+                        help="torch CPU threads (0: torch's default). On a busy shared box 1 is much faster: "
+                             "OpenMP threads spin-wait for each other when the cores are oversubscribed")
     parser.add_argument("--json", action="store_true", help="one JSON object per line")
     parser.add_argument("--classroom", action="store_true", help="also run the classroom simulation")
     parser.add_argument("--students", type=int, default=30)
@@ -124,6 +128,9 @@ def main() -> None:
     args = parser.parse_args()
     sessions = [int(x) for x in args.sessions.split(",") if x.strip()]
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    if args.threads and (args.tiny or args.model):
+        import torch
+        torch.set_num_threads(args.threads)
     if args.tiny or args.model:
         if args.model:
             bench_sessions(args.model, sessions, args.tokens, args.device, args.json)
