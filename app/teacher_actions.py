@@ -27,8 +27,8 @@ ASSIGNMENT_COLUMNS = ["assignment", "what", "problems", "assigned", "by"]
 def notice_for(exc: TutorError) -> str:
     """A refusal or bad input as one line for the page: our own messages for what the user can fix."""
     if exc.status < 500:
-        return f"⚠️ {escape(exc.message)}"
-    return f"⚠️ {escape(friendly(exc.code))}"
+        return f"Not done: {escape(exc.message)}"
+    return f"Not done: {escape(friendly(exc.code))}"
 
 
 def parse_skills(text: str) -> list[str]:
