@@ -213,6 +213,14 @@ class TranscriptRenderer:
         self.facts.interrupted = True
         self._say("assistant", "**System:** session interrupted (the server stopped during a turn)", private)
 
+    def _on_kernel_rebuilt(self, d: dict[str, Any], private: bool, ev: Any) -> None:
+        # another app replica (or a restart) re-ran the session's cells to rebuild its kernel
+        mismatches = d.get("mismatches") or []
+        differ = "; ".join(f"cell {m.get('cell')} printed {escape(str(m.get('now'))[:80])} instead of "
+                           f"{escape(str(m.get('recorded'))[:80])}" for m in mismatches[:5])
+        self._say("assistant", f"**System:** kernel rebuilt by re-running {d.get('cells', '?')} recorded cell(s)"
+                               + (f"; {differ}" if differ else ", every output as recorded"), True, title="Kernel")
+
     def _on_hint_guard(self, d: dict[str, Any], private: bool, ev: Any) -> None:
         outcome = d.get("outcome") or d.get("guard") or ""
         if outcome in ("", "passed"):

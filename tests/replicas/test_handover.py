@@ -73,6 +73,11 @@ def test_a_replayed_cell_that_prints_something_else_is_told_and_flagged(store, r
     # the notice is part of the session: a third replica folding it from the store shows it too
     view = replicas().open_session(ada.id, sid)
     assert any(e.get("kind") == "tutor_message" and e.get("text") == notice.text for e in view.events)
+    # the teacher's transcript says the kernel was rebuilt and which cell printed what
+    from app.teacher_review import render_transcript
+    said = [m["content"] for m in render_transcript(store.transcript(sid))[0]]
+    rebuilt_line = next(c for c in said if "kernel rebuilt" in c)
+    assert "1 recorded cell" in rebuilt_line and "cell 1 printed" in rebuilt_line and rolled[0].strip()[:6] in rebuilt_line
 
 
 def test_the_rebuilt_kernel_has_the_sessions_variables_and_a_matching_replay_says_nothing(store, replicas):
