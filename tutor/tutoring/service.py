@@ -212,23 +212,28 @@ class TutorService:
         live.cancel = stop   # what the model and the kernel are handed while this action runs
         try:
             with self.handover.action(live):   # one action per session across replicas; a fresh copy
-                if live.status == "interrupted":
-                    self.store.resume_session(live.id)
-                    live.status = "active"
-                if key_first and live.key_pending:
-                    problem = self.store.get_problem(live.problem_id) if live.problem_id else None
-                    yield from prepare(self, live, problem.reference_answer if problem else None)
-                yield from body
-                yield from self.handover.notices(live)
+                yield from self._guarded(live, body, key_first)
         except TutorError as exc:   # busy (another replica's action): as in-process, nothing is recorded
-            event = ErrorEvent(exc.code, exc.message)
-            yield event if exc.code == "busy" else self._safe_error(live, event)
+            yield ErrorEvent(exc.code, exc.message)
+        finally:
+            live.lock.release()
+
+    def _guarded(self, live: LiveSession, body: Iterator[Event], key_first: bool) -> Iterator[Event]:
+        try:
+            if live.status == "interrupted":
+                self.store.resume_session(live.id)
+                live.status = "active"
+            if key_first and live.key_pending:
+                problem = self.store.get_problem(live.problem_id) if live.problem_id else None
+                yield from prepare(self, live, problem.reference_answer if problem else None)
+            yield from body
+            yield from self.handover.notices(live)
+        except TutorError as exc:   # recorded while the session is still this action's
+            yield self._safe_error(live, ErrorEvent(exc.code, exc.message))
         except Exception as exc:  # noqa: BLE001 - one place turns a bug into a message, not a broken page
             log.exception("session %s failed", live.id)
             yield self._safe_error(live, ErrorEvent("internal_error", f"Something went wrong ({type(exc).__name__}); "
                                                                       "your work so far is saved."))
-        finally:
-            live.lock.release()
 
     def _safe_error(self, live: LiveSession, event: ErrorEvent) -> ErrorEvent:
         try:
