@@ -8,5 +8,6 @@
 - fit: BKT parameters per skill fitted from a class's attempt history
 - templates, variants: new problems whose answer keys are computed and confirmed twice
 - simulation: BKT learners run through the policy and through random order
+- progress: the student's progress page and the teacher's "who needs help now"
 - service: the facade app/ and the CLI call
 """

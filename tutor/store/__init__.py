@@ -1,6 +1,12 @@
 """The session store: users, classes, problems, tutoring sessions with every event, solution keys,
 hints, attempts, mastery, flags and the audit log, on SQLite (default) or PostgreSQL.
 
+Where things live: `store` (`Store`, the one object callers use: the methods listed below), `base` and
+`engine` (transactions, retries, engines), `migrate` (Alembic from code), `models` and `practice_models`
+(the tables), `records` (the frozen dataclasses returned), `errors`; one module per part of the API:
+`users`, `passwords`, `signins`, `classes`, `problems`, `sessions`, `claims` (which replica acts on a
+session), `learning`, `flags`, `reports`, `export`, `practice`.
+
 Nothing outside this package builds SQL. Open it and bring the schema to head::
 
     from tutor.store import Store, open_store

@@ -6,7 +6,9 @@ Where things live:
 - `session`: what the tutor says and checks (Socratic replies, answers, lines of work), without
   changing the session; `listing`: what a student's session lists and views show.
 - `preparation`: the session's private key made (or reused) in fresh kernels; `key`, `key_program`,
-  `key_steps`, `key_values`, `verification`: solving, steps from the executed program, confirmation.
+  `key_steps`, `key_values`, `verification`: solving, steps from the executed program, confirmation;
+  `key_reference`: the key from a teacher's worked reference solution.
+- `worked`: a pasted whole worked solution, checked against the key.
 - `hints`: the four-rung ladder; `guard`: `check_hint`, the answer-leak guard every tutoring text
   passes; `numerals`: numbers written in words, as digits for the guard.
 - `learner`, `skills`: Bayesian Knowledge Tracing per skill and the skill tags.

@@ -4,6 +4,11 @@
     openai[:BASE_URL]       an OpenAI-compatible server's /v1/completions (vLLM, SGLang, llama.cpp)
     replay:PATH             recorded trajectories (ToRA / chat JSONL), no GPU
     scripted[:PATH]         replies written by tests and demos (JSON file, or enqueue() in code)
+
+Modules: `base` (the protocol, `Stream`, `StopScanner`, playback for the fakes); `transformers` with
+`batcher` (continuous batching), `kv_slots` (the batched KV cache) and `graph_decode` (CUDA graphs);
+`openai` with `servers` (round-robin over healthy servers); `replay`; `scripted`; `slots` (how many
+model calls run at once).
 """
 
 from __future__ import annotations
