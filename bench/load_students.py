@@ -316,7 +316,8 @@ def run_class(args: argparse.Namespace, students: int) -> dict:
         sampler.__exit__()
         print("\n".join(["where action threads spent their time (sampled):"] + sampler.report()), flush=True)
     elapsed = time.monotonic() - start
-    kernels = pool.health()["kernels"]
+    health = pool.health()
+    kernels = dict(health["kernels"], start_failures=len(health["start_failures"]))
     sessions, streamed, missing = store_check(store, actions)
     server.should_exit = True
     thread.join(timeout=30)

@@ -2,9 +2,8 @@
 idle and lifetime culling, a cap on live kernels, replacement after a kill, and cool-down of
 sessions whose kernels keep getting killed.
 
-Kernel starts stay off the request path: only the background refill starts kernels for sessions, at
-a bounded rate, and the warm pool is sized from demand (sessions taking a kernel per minute). A
-session that finds none warm waits in line (first come, first served) and is told its place.
+Kernel starts stay off the request path: the supply (demand-sized warm pool, bounded background
+refill, the line for sessions that find none warm) is `sandbox.refill`.
 """
 
 from __future__ import annotations
@@ -18,7 +17,6 @@ import stat
 import threading
 import time
 from pathlib import Path
-from typing import Callable
 
 import zmq
 
@@ -26,25 +24,12 @@ from sandbox.config import SandboxConfig
 from sandbox.errors import SandboxBusy, SandboxError, SandboxUnsafe
 from sandbox.jail import Jail
 from sandbox.kernel import Kernel
+from sandbox.refill import WaitCallback, WarmRefill
 from sandbox.result import CellError, CellResult
 from sandbox import selfcheck
 
 
 _KERNEL_ENTRY = re.compile(r"[0-9a-f]{12}(\.log)?")
-
-
-class _Waiter:
-    """A session waiting in line for a kernel; the refill hands it one directly."""
-
-    __slots__ = ("kernel", "since")
-
-    def __init__(self) -> None:
-        self.kernel: Kernel | None = None
-        self.since = time.monotonic()
-
-
-# on_wait(place in line (1 = next), seconds until a kernel may be ready at the refill rate)
-WaitCallback = Callable[[int, float], None]
 
 
 def _bad_input(message: str) -> CellResult:
@@ -132,7 +117,7 @@ class KernelSession:
             self._lock.release()
 
 
-class KernelPool:
+class KernelPool(WarmRefill):
     def __init__(self, config: SandboxConfig | None = None, run_dir: Path | str | None = None) -> None:
         self.config = config or SandboxConfig()
         if run_dir is None:
@@ -351,38 +336,8 @@ class KernelPool:
                 threading.Thread(target=k.kill, daemon=True).start()
             if self._live() >= c.max_kernels and not self._starting:
                 raise SandboxBusy(f"all {c.max_kernels} sandbox kernels are in use; try again shortly")
-            waiter = _Waiter()
-            self._waiters.append(waiter)
-            self._wake.notify_all()
-            told = None
-            try:
-                while waiter.kernel is None:
-                    self._require_open()
-                    left = waiter.since + c.kernel_wait_s - time.monotonic()
-                    if left <= 0:
-                        raise SandboxBusy(f"no sandbox kernel came free within {c.kernel_wait_s:g} s; try again shortly")
-                    place = self._waiters.index(waiter) + 1
-                    if on_wait is not None and place != told:
-                        told = place
-                        eta = max(0.0, self._next_start - time.monotonic()) + (place - 1) / max(c.refill_per_s, 1e-6)
-                        self._lock.release()   # the callback may block (it talks to the page)
-                        try:
-                            on_wait(place, eta)
-                        finally:
-                            self._lock.acquire()
-                        continue
-                    self._wake.wait(timeout=min(left, 1.0))
-                kernel = waiter.kernel   # counted in _handed by the refill that handed it over
-            except BaseException:
-                if waiter.kernel is not None:   # handed one just as the wait failed: it goes back warm
-                    self._handed -= 1
-                    self._warm.appendleft(waiter.kernel)
-                raise
-            finally:
-                if waiter.kernel is None:
-                    self._waiters.remove(waiter)
-                    self._wake.notify_all()
-        if on_wait is not None and told is not None:
+            kernel, told = self._wait_in_line(on_wait)
+        if told:
             on_wait(0, 0.0)   # the wait is over
         return kernel
 
@@ -421,64 +376,6 @@ class KernelPool:
             self._wake.notify_all()
 
     # --- background: fill the warm pool, cull idle and old kernels -------------------------
-    def _warm_target(self, now: float) -> tuple[int, int]:
-        """(kernels to keep warm, sessions that took a kernel in the last minute)."""
-        c = self.config
-        while self._demand and self._demand[0] < now - 60.0:
-            self._demand.popleft()
-        per_min = len(self._demand)
-        wanted = math.ceil(per_min * c.warm_horizon_s / 60.0)
-        return max(c.warm_kernels, min(wanted, max(c.warm_kernels, c.max_warm_kernels))), per_min
-
-    def _maintain(self) -> None:
-        c = self.config
-        last_cull = 0.0
-        while True:
-            with self._lock:
-                if self._closed:
-                    return
-                now = time.monotonic()
-                target, _ = self._warm_target(now)
-                # those in line first, then the warm pool up to the demand's size
-                short = len(self._waiters) + target - len(self._warm) - self._starting
-                can = (short > 0 and self._live() < c.max_kernels and self._starting < max(1, c.refill_parallel))
-                wait_until = max(self._next_start, self._backoff_until)
-                if can and now >= wait_until:
-                    self._starting += 1
-                    self._next_start = now + 1.0 / max(c.refill_per_s, 1e-6)
-                    t = threading.Thread(target=self._refill_one, name="sandbox-refill", daemon=True)
-                    self._refills = [r for r in self._refills if r.is_alive()] + [t]
-                    t.start()
-                    continue
-                self._wake.wait(timeout=max(0.01, min(1.0, wait_until - now)) if can else 1.0)
-            if time.monotonic() - last_cull >= 1.0:
-                last_cull = time.monotonic()
-                self._cull()
-
-    def _refill_one(self) -> None:
-        """Start one kernel; the first session in line gets it, else it joins the warm pool."""
-        kernel = None
-        try:
-            kernel = self._new_kernel()
-        except Exception:   # SandboxError, or the pool closing under it
-            with self._lock:   # do not spin on a machine that cannot start kernels
-                self._failed_starts += 1
-                self._backoff_until = time.monotonic() + min(30.0, 2.0 ** (self._failed_starts - 1))
-        with self._lock:
-            if kernel is not None:
-                self._failed_starts = 0
-            self._starting -= 1
-            if kernel is not None and not self._closed:
-                if self._waiters:
-                    self._waiters.popleft().kernel = kernel
-                    self._handed += 1
-                else:
-                    self._warm.append(kernel)
-                kernel = None
-            self._wake.notify_all()
-        if kernel is not None:
-            kernel.kill()
-
     def _cull(self) -> None:
         c = self.config
         now = time.monotonic()
