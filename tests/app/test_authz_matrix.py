@@ -252,7 +252,7 @@ def _app_routes(app):
     return sorted(set(walk(app.routes)))
 
 
-PUBLIC = {("GET", "/login"), ("GET", "/healthz"), ("GET", "/")}  # /healthz: status only
+PUBLIC = {("GET", "/login"), ("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/")}  # status only, for load balancers
 NOT_PROBED = {("POST", "/login"), ("POST", "/logout")}  # sign-in/out themselves: tested by the web app's tests
 
 
