@@ -46,9 +46,15 @@ def safe(text: str, live: LiveSession, timeout: float) -> bool:
 
 
 def say(live: LiveSession, text: str, plain: str, timeout: float) -> str:
-    """`text` if it is safe to show now, else `plain` (a wording without numbers). Even fixed messages
-    are checked: an example like "2x + 3 = 7" would give away an answer of 2 or 7."""
+    """`text` if it is safe to show now, else `plain` (a wording without numbers). Only as good as what
+    is known now: before the key is written nothing is hidden, so fixed examples carry no numbers at all."""
     return text if safe(text, live, timeout) else plain
+
+
+# How maths may be typed, shown when a line or an answer cannot be read. Letters only: a number in a fixed
+# example ("2x + 3 = 7") states that value on every problem whose answer or step result it is.
+FORMAT_EXAMPLE = "a(b + c) = ab + ac"
+ANSWER_EXAMPLE = "a/b or \\sqrt{n}"
 
 
 # --- what a student sends ---------------------------------------------------------------------------
@@ -72,7 +78,8 @@ def opening_message(live: LiveSession) -> str:
     if key is None or key.status == "unavailable":
         return ("I couldn't work out a checked solution for this problem, so I can't grade your final answer, "
                 "but I can still check each step you write and talk it through with you. What do you notice first?")
-    caution = "" if key.status == "verified" else (
+    # a key still being confirmed says so in the status line, and in words once the outcome is known
+    caution = "" if key.status == "verified" or key.confirming else (
         " (My own solution could not be double-checked by a program, so your teacher will review it.)")
     plural = "step" if len(key.steps) == 1 else "steps"
     counted = f" in {len(key.steps)} {plural}"
@@ -167,9 +174,8 @@ def _graded(reference: str, answer: str, timeout: float) -> bool:
 def check_answer(live: LiveSession, text: str, timeout: float) -> Check:
     answer = _student_answer(text)
     if not answer or not re.search(r"[\w\d]", answer):
-        return Check("unreadable", say(live, "I couldn't read an answer there. Type it as a number or expression, "
-                                             "e.g. 3/4 or 2\\sqrt{3}.",
-                                       "I couldn't read an answer there. Type it as a number or expression.", timeout))
+        return Check("unreadable", "I couldn't read an answer there. Type it as a number or expression, "
+                                   f"e.g. {ANSWER_EXAMPLE}.")
     key = live.key
     if key is None or not key.answer:
         return Check("unchecked", "I have no checked solution to compare with, so I can't grade this answer; your "
@@ -224,8 +230,9 @@ def check_steps(live: LiveSession, text: str, timeout: float, max_lines: int, *,
             reason = ""
         if verdict.verdict == "unreadable":
             msg = f"{where}: I couldn't read it as maths." + (f" ({reason})" if reason else "")
-            msg = say(live, msg + " Try plain text like 2x + 3 = 7 or LaTeX.", msg + " Try plain text or LaTeX.",
-                      timeout)
+            # no number in the example: while the key is still being written nothing can check it
+            # against the answer, and "2x + 3 = 7" said 7 on every problem whose answer is 7
+            msg += f" Try plain text like {FORMAT_EXAMPLE} or LaTeX."
             return Check("unreadable", msg, first_bad_line=i if len(lines) > 1 else None)
         msg = f"{where} does not follow from the line before." + (f" {_sentence(reason)}" if reason else "")
         return Check("invalid", msg, first_bad_line=i)
