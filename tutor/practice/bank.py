@@ -3,28 +3,17 @@ teacher-typed problems, and confirmed generated variants, each with a skill, dif
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from tutor.errors import BadInput
+from tutor.jsonl import read_jsonl
 from tutor.store import AlreadyExists
 from tutor.practice import catalog
 
 
 def _read_rows(path: Path) -> list[dict[str, Any]]:
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise BadInput(f"cannot read dataset {path}: {exc.strerror or exc}") from None
-    rows = []
-    for n, line in enumerate(lines, 1):
-        if line.strip():
-            try:
-                rows.append(json.loads(line))
-            except ValueError:
-                raise BadInput(f"{path}:{n}: not a JSON row") from None
-    return rows
+    return [row for _, row in read_jsonl(path, "dataset")]
 
 
 def describe(row: dict[str, Any]) -> tuple[str, str, str, int] | None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import json
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -22,6 +21,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 from tutor.solver.backends.replay import ReplayBackend
 from tutor.errors import BadInput
+from tutor.jsonl import read_jsonl
 from tutor.settings import Settings
 from tutor.events import CodeOutput, Done, ErrorEvent, FinalAnswer
 from tutor.solver.loop import run_turn
@@ -96,17 +96,10 @@ def _problem(row: dict[str, Any], n: int) -> Problem:
 
 
 def load_dataset(path: str | Path, limit: int | None = None) -> list[Problem]:
-    path = Path(path)
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise BadInput(f"cannot read dataset {path}: {exc.strerror or exc}") from None
     problems = []
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
+    for n, row in read_jsonl(path, "dataset"):
         try:
-            problems.append(_problem(json.loads(line), len(problems)))
+            problems.append(_problem(row, len(problems)))
         except (ValueError, TypeError) as exc:
             raise BadInput(f"{path}:{n}: not a GSM8K or MATH row ({exc})") from None
         if limit is not None and len(problems) >= limit:

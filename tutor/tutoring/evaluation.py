@@ -11,7 +11,6 @@ The backend is metered, so model calls and tokens per problem come with the figu
 from __future__ import annotations
 
 import dataclasses
-import json
 import re
 import tempfile
 import time
@@ -44,20 +43,10 @@ def load_dataset(path: str | Path, limit: int | None = None) -> list[dict[str, s
     from tutor.errors import BadInput
     from tutor.solver.answers import last_boxed
 
+    from tutor.jsonl import read_jsonl
+
     rows: list[dict[str, str]] = []
-    try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise BadInput(f"cannot read dataset {path}: {exc.strerror or exc}") from None
-    for n, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except ValueError:
-            raise BadInput(f"{path}:{n}: not JSON") from None
-        if not isinstance(row, dict):
-            raise BadInput(f"{path}:{n}: not a JSON object")
+    for n, row in read_jsonl(path, "dataset"):
         problem = row.get("problem") or row.get("question")
         answer = row.get("answer")
         if isinstance(answer, str) and "####" in answer:

@@ -7,7 +7,6 @@ blocks the assistant part already holds), so the backend itself keeps no per-tur
 
 from __future__ import annotations
 
-import json
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import Any, Sequence
 
 from tutor.solver.backends.base import Stream, playback, pseudo_tokens
 from tutor.errors import BackendError
+from tutor.jsonl import read_jsonl
 from tutor.solver.prompt import EOS, OUTPUT_STOP, SUFFIXES
 
 
@@ -83,17 +83,10 @@ def _record(row: dict[str, Any], index: int) -> Trajectory:
 
 def load_trajectories(path: str | Path) -> list[Trajectory]:
     """Read a JSONL file of trajectories (ToRA's `question`/`code` rows or chat `messages` rows)."""
-    path = Path(path)
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise BackendError(f"cannot read replay file {path}: {exc.strerror or exc}") from None
     out = []
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
+    for n, row in read_jsonl(path, "replay file", BackendError):
         try:
-            out.append(_record(json.loads(line), len(out)))
+            out.append(_record(row, len(out)))
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise BackendError(f"{path}:{n}: not a trajectory ({exc})") from None
     if not out:
