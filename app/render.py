@@ -269,8 +269,8 @@ class ChatView:
         self.items.append(prose(e.text))
 
     def _on_key_status(self, e: Any) -> None:
-        if e.status == "preparing":
-            self.status = "Preparing the problem…"
+        if e.status == "preparing":   # what is being prepared now: working the problem out, checking it
+            self.status = e.message or "Preparing the problem…"
             return
         self.status = "Thinking…"
         if e.status in ("unverified", "unavailable") and e.message:

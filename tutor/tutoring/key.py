@@ -54,6 +54,7 @@ class AnswerKey:
     problems: tuple[str, ...] = field(default_factory=tuple)   # what went wrong while preparing
     confirmations: tuple[Confirmation, ...] = field(default_factory=tuple)
     steps_note: str = ""              # how the steps were found ("one step: ..." when it really is one)
+    confirming: bool = False          # solved and stepped, its confirmation still running: never grades
 
     @property
     def status(self) -> str:
@@ -66,7 +67,7 @@ class AnswerKey:
     def gradable(self) -> bool:
         """May a final answer be marked right or wrong against this key? Only with a teacher's reference
         or a confirmed answer; otherwise the teacher checks it."""
-        return bool(self.answer) and (self.source == "reference" or self.verified)
+        return bool(self.answer) and not self.confirming and (self.source == "reference" or self.verified)
 
     def step(self, index: int) -> KeyStep:
         return self.steps[max(1, min(index, len(self.steps))) - 1]
@@ -192,10 +193,13 @@ def _steps(problem: str, answer: str, solved: HiddenTurn, runner: Any, settings:
 
 def prepare_key(problem: str, *, backend: Any, runner: Any | None, settings: Any, reference: str | None = None,
                 cancel: threading.Event | None = None, on_event: OnEvent | None = None,
-                check_kernel: CheckKernel | None = None) -> AnswerKey:
+                check_kernel: CheckKernel | None = None,
+                on_solved: Callable[[AnswerKey], None] | None = None) -> AnswerKey:
     """Solve, derive the steps, confirm. Never raises for a model or kernel failure: the key then says
     what it could not do (unconfirmed, or unavailable when there is no answer at all).
-    `on_event` sees every event of the hidden turns (the service records them as private evidence)."""
+    `on_event` sees every event of the hidden turns (the service records them as private evidence).
+    `on_solved` gets the key before its confirmation runs (`confirming`, not gradable): answer and steps
+    are already final (confirming changes neither), so the opening and hints need not wait for it."""
     timeout = settings.tutoring.guard_timeout_s
     problems: list[str] = []
     # without a kernel the model still solves (chain of thought), but nothing it says is executed
@@ -218,13 +222,17 @@ def prepare_key(problem: str, *, backend: Any, runner: Any | None, settings: Any
         checks.append(Confirmation("reference", DISAGREES if disagreement else AGREES,
                                    f"the model's {'computed ' if runner is not None else ''}answer {model_answer} "
                                    f"{'differs from' if disagreement else 'agrees with'} the teacher's reference"))
-    elif not reference:
+    # the steps come from the solve's own kernel, before the check program runs (in a kernel of its own)
+    steps, note = _steps(problem, answer, solved, runner, settings, disagreement)
+    if not reference:
+        if on_solved is not None:
+            on_solved(AnswerKey(answer, steps, False, "being confirmed", "model", model_answer=model_answer,
+                                solution_text=solved.text, steps_note=note, confirming=True))
         checks += _confirm(problem, answer, solved, backend=backend, runner=runner, settings=settings,
                            check_kernel=check_kernel,
                            cancel=cancel, on_event=on_event)
     # the model agreeing with a reference counts only when its answer came from executed code
     verified = verification.confirmed(checks) and (runner is not None or not reference)
-    steps, note = _steps(problem, answer, solved, runner, settings, disagreement)
     how = verification.summary(checks)
     if reference and not model_answer:
         how = "the teacher's reference answer is used; the model found no answer"

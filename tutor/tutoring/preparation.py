@@ -12,6 +12,8 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
+import queue
+import threading
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from tutor.errors import SandboxUnavailable, TutorError
@@ -32,15 +34,33 @@ _STATUS_WORDS = {"verified": "I've worked it out and checked my answer.",
                  "unavailable": "I couldn't work out a reliable answer; I can still check your steps."}
 
 
-def prepare(svc: "TutorService", live: LiveSession, reference: str | None) -> Iterator[Event]:
+def prepare(svc: "TutorService", live: LiveSession, reference: str | None,
+            opening: Callable[[], Event] | None = None) -> Iterator[Event]:
     """Solve privately, record the key (and flags for the teacher), tag skills. A stop half-way keeps
-    nothing: the key stays pending and is prepared when the student continues."""
-    yield KeyStatus("preparing", message="Working out the problem privately…")
+    nothing: the key stays pending and is prepared when the student continues. `opening` (a new
+    session's first message) is said as soon as the key's answer and steps are known, while its
+    confirmation still runs; after a key that needs no confirming, it follows the key's status."""
+    yield KeyStatus("preparing", message="Working out the problem…")
     # a teacher's worked solution is the key (its values recomputed); the model solves only without one
     key = reference_solution_key(svc.store, live.problem_id, live.question, svc.settings.grading.timeout_s) \
         or reusable_key(svc.store, live, reference)
+    opened = False
     if key is None:
-        key = _solve(svc, live, reference)
+        solving = _Solving(svc, live, reference)
+        try:
+            early = solving.solved()
+            if early is not None:
+                live.key = early   # not gradable (`confirming`): check_answer says "unchecked" on it
+                yield KeyStatus("preparing", len(early.steps), "Checking the answer two ways…")
+                if opening is not None:
+                    with solving.writes:   # the hidden turns record their events meanwhile
+                        event = svc.emit(live, opening())
+                    opened = True
+                    yield event
+            key = solving.result()
+        finally:
+            solving.close()
+            live.key = None   # the key as saved replaces the early one; a stopped one keeps nothing
         if key is None:
             yield svc.emit(live, KeyStatus("unavailable", 0, "Stopped. I'll work the problem out when you continue."))
             return
@@ -69,11 +89,56 @@ def prepare(svc: "TutorService", live: LiveSession, reference: str | None) -> It
         except TutorError:
             log.warning("could not store skills for problem %s", live.problem_id, exc_info=True)
     yield svc.emit(live, KeyStatus(key.status, len(key.steps), _STATUS_WORDS[key.status]))
+    if opening is not None and not opened:
+        yield svc.emit(live, opening())
 
 
-def _solve(svc: "TutorService", live: LiveSession, reference: str | None) -> AnswerKey | None:
-    """The key from the model, in fresh kernels; from the reference alone when the model is down;
-    None when the student stopped it."""
+class _Solving:
+    """The model's key, prepared on a thread of its own so the session's stream can say things while
+    the key is confirmed. Its private events and the stream's emits are written one at a time (`writes`)."""
+
+    def __init__(self, svc: "TutorService", live: LiveSession, reference: str | None):
+        self.svc, self.live, self.reference = svc, live, reference
+        self.writes = threading.Lock()
+        self._early: "queue.Queue[AnswerKey | None]" = queue.Queue()
+        self._out: dict[str, Any] = {}
+        self._thread = threading.Thread(target=self._work, name=f"key-{live.id}", daemon=True)
+        self._thread.start()
+
+    def solved(self) -> AnswerKey | None:
+        """The key before its confirmation; None when there is no such stage (no answer, the model
+        down, a reference that needs no confirming) or the action was stopped."""
+        early = self._early.get()
+        return None if self.live.cancel.is_set() else early
+
+    def result(self) -> AnswerKey | None:
+        """The finished key; None when the student stopped it."""
+        self._thread.join()
+        if "error" in self._out:
+            raise self._out["error"]
+        return None if self.live.cancel.is_set() else self._out.get("key")
+
+    def close(self) -> None:
+        if self._thread.is_alive():   # the stream was closed early (the page went away): end the hidden work
+            self.live.cancel.set()
+            self._thread.join()
+
+    def _record(self, ev: Event) -> None:
+        with self.writes:
+            self.svc.store.append(self.live.id, ev, private=True)
+
+    def _work(self) -> None:
+        try:
+            self._out["key"] = _solve(self.svc, self.live, self.reference, self._record, self._early.put)
+        except BaseException as exc:  # noqa: BLE001 - handed to the stream's thread, which raises it
+            self._out["error"] = exc
+        finally:
+            self._early.put(None)
+
+
+def _solve(svc: "TutorService", live: LiveSession, reference: str | None, record: Callable[[Event], None],
+           on_solved: Callable[[AnswerKey], None]) -> AnswerKey:
+    """The key from the model, in fresh kernels; from the reference alone when the model is down."""
     try:
         backend = svc.backend
     except TutorError as exc:
@@ -88,11 +153,9 @@ def _solve(svc: "TutorService", live: LiveSession, reference: str | None) -> Ans
         except SandboxUnavailable as exc:
             log.warning("session %s: key prepared without a kernel: %s", live.id, exc)
             runner = None
-        key = prepare_key(live.question, backend=backend, runner=runner, settings=svc.settings,
-                          reference=reference, cancel=live.cancel,
-                          on_event=lambda ev: svc.store.append(live.id, ev, private=True),
-                          check_kernel=lambda: svc.kernels.fresh(live.id, "check"))
-    return None if live.cancel.is_set() else key
+        return prepare_key(live.question, backend=backend, runner=runner, settings=svc.settings,
+                           reference=reference, cancel=live.cancel, on_event=record, on_solved=on_solved,
+                           check_kernel=lambda: svc.kernels.fresh(live.id, "check"))
 
 
 def reusable_key(store: Any, live: LiveSession, reference: str | None) -> AnswerKey | None:

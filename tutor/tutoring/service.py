@@ -8,16 +8,16 @@ recorded as private events that only teachers see.
 
 from __future__ import annotations
 
-import logging
 import threading
 from typing import TYPE_CHECKING, Any, Iterator
 
-from tutor.errors import BadInput, Forbidden, InputTooLong, NotFound, SandboxUnavailable, TutorError
+from tutor.errors import BadInput, Forbidden, InputTooLong, NotFound, SandboxUnavailable
 from tutor.events import (AttemptChecked, ErrorEvent, Event, HintGiven, MasteryUpdated,
                           SessionStarted, TextDelta, TutorMessage)
 from tutor.checking.steps import split_lines
 from tutor.solver.prompt import STOP_STRINGS, build_prompt
 from tutor.settings import Settings
+from tutor.tutoring.actions import run_action
 from tutor.tutoring.handover import Handover
 from tutor.tutoring.hints import BOTTOM_OUT, generate_hint
 from tutor.tutoring.kernels import LazyRunner, SessionKernels
@@ -29,14 +29,12 @@ from tutor.tutoring.preparation import prepare
 from tutor.tutoring.worked import check_worked
 from tutor.tutoring.session import check_answer, check_steps, opening_message, require_text, socratic_reply
 from tutor.tutoring.state import LiveSession, apply, first_attempt, rebuild
-from tutor.tutoring.stopping import stoppable, unless_stopped
+from tutor.tutoring.stopping import unless_stopped
 
 if TYPE_CHECKING:
     from sandbox import KernelPool
     from tutor.solver.backends.base import Backend
     from tutor.store import Store
-
-log = logging.getLogger(__name__)
 
 MODES = ("tutor", "solve")
 MAX_LIVE = 2000   # sessions kept in memory; older idle ones are reloaded from the store on use
@@ -150,9 +148,9 @@ class TutorService:
         if live.mode == "solve":
             yield from self._solve_turn(live)
             return
-        yield from prepare(self, live, problem.reference_answer)
-        if not live.key_pending:
-            yield self.emit(live, TutorMessage(opening_message(live), purpose="opening"))
+        # the opening comes as soon as the key's steps are known, before its confirmation ends
+        yield from prepare(self, live, problem.reference_answer,
+                           opening=lambda: TutorMessage(opening_message(live), purpose="opening"))
 
     def backend_or_none(self) -> Backend | None:
         return self._backend
@@ -203,44 +201,7 @@ class TutorService:
         return event
 
     def _stream(self, live: LiveSession, body: Iterator[Event], key_first: bool = True) -> Iterator[Event]:
-        return stoppable(live.stops, lambda stop: self._run(live, stop, body, key_first), lambda e: self.emit(live, e))
-
-    def _run(self, live: LiveSession, stop: threading.Event, body: Iterator[Event], key_first: bool) -> Iterator[Event]:
-        if not live.lock.acquire(timeout=1.0):
-            yield ErrorEvent("busy", "The tutor is still working on your previous request in this session.")
-            return
-        live.cancel = stop   # what the model and the kernel are handed while this action runs
-        try:
-            with self.handover.action(live):   # one action per session across replicas; a fresh copy
-                yield from self._guarded(live, body, key_first)
-        except TutorError as exc:   # busy (another replica's action): as in-process, nothing is recorded
-            yield ErrorEvent(exc.code, exc.message)
-        finally:
-            live.lock.release()
-
-    def _guarded(self, live: LiveSession, body: Iterator[Event], key_first: bool) -> Iterator[Event]:
-        try:
-            if live.status == "interrupted":
-                self.store.resume_session(live.id)
-                live.status = "active"
-            if key_first and live.key_pending:
-                problem = self.store.get_problem(live.problem_id) if live.problem_id else None
-                yield from prepare(self, live, problem.reference_answer if problem else None)
-            yield from body
-            yield from self.handover.notices(live)
-        except TutorError as exc:   # recorded while the session is still this action's
-            yield self._safe_error(live, ErrorEvent(exc.code, exc.message))
-        except Exception as exc:  # noqa: BLE001 - one place turns a bug into a message, not a broken page
-            log.exception("session %s failed", live.id)
-            yield self._safe_error(live, ErrorEvent("internal_error", f"Something went wrong ({type(exc).__name__}); "
-                                                                      "your work so far is saved."))
-
-    def _safe_error(self, live: LiveSession, event: ErrorEvent) -> ErrorEvent:
-        try:
-            self.store.append(live.id, event)
-        except Exception:  # noqa: BLE001 - the store itself may be what failed
-            log.warning("could not record error event for session %s", live.id, exc_info=True)
-        return event
+        return run_action(self, live, body, key_first)
 
     # --- asking ------------------------------------------------------------------------------------------
     def ask(self, user_id: int, session_id: int, text: str) -> Iterator[Event]:
