@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -360,27 +359,15 @@ def run_eval(settings: Any, rows: list[dict[str, str]], *, backend: Any, pool: A
              with_reference: bool = True,
              progress: Callable[[ProblemOutcome], None] | None = None) -> tuple[EvalReport, list[ProblemOutcome]]:
     """Play every row against a fresh service on a temporary SQLite store."""
-    from tutor.store import Store
-    from tutor.tutoring.service import TutorService
+    from tutor.tutoring.headless import throwaway_service
 
     meter = MeteredBackend(backend)
-    with tempfile.TemporaryDirectory(prefix="mathtutor-eval-") as tmp:
-        store = Store(f"sqlite:///{Path(tmp) / 'eval.db'}")
-        store.upgrade()
-        service = TutorService.from_settings(dataclasses.replace(settings, data_dir=Path(tmp)), store=store,
-                                             backend=meter, pool=pool)
-        try:
-            student = store.create_user("eval-student", "student")
-            cls = store.create_class("eval-class")   # defaults: no solve mode, no hint skipping
-            store.enroll(cls.id, student.id)
-            t0 = time.monotonic()
-            outcomes = []
-            for i, row in enumerate(rows):
-                outcomes.append(play_problem(service, store, student.id, i, row, meter=meter,
-                                             with_reference=with_reference))
-                if progress is not None:
-                    progress(outcomes[-1])
-            return summarize(outcomes, time.monotonic() - t0), outcomes
-        finally:
-            service.close()
-            store.close()
+    with throwaway_service(settings, backend=meter, pool=pool, name="eval") as (service, store, student_id):
+        t0 = time.monotonic()
+        outcomes = []
+        for i, row in enumerate(rows):
+            outcomes.append(play_problem(service, store, student_id, i, row, meter=meter,
+                                         with_reference=with_reference))
+            if progress is not None:
+                progress(outcomes[-1])
+        return summarize(outcomes, time.monotonic() - t0), outcomes

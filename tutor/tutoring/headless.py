@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator
@@ -56,44 +57,54 @@ class Stopped:
     line: int
 
 
-def run_headless(settings: Any, problem: str, actions: list[Action], *, backend: Any, reference: str | None = None,
-                 pool: Any = None) -> Iterator[Event | Stopped]:
-    """Start a tutoring session on `problem` and play `actions`, yielding every event as it comes."""
+@contextmanager
+def throwaway_service(settings: Any, *, backend: Any, pool: Any = None,
+                      name: str = "tutor") -> Iterator[tuple[Any, Any, int]]:
+    """(service, store, student id): the service the web pages use, on a temporary SQLite store that is
+    gone afterwards, with one student in a class of the default policy (no solve mode, no hint skipping).
+    `name` only marks the temporary folder, for whoever finds one left behind."""
     from tutor.store import Store
     from tutor.tutoring.service import TutorService
 
-    problem = problem.strip()
-    if not problem:
-        raise BadInput("the problem is empty")
-    with tempfile.TemporaryDirectory(prefix="mathtutor-tutor-") as tmp:
-        store = Store(f"sqlite:///{Path(tmp) / 'session.db'}")
+    with tempfile.TemporaryDirectory(prefix=f"mathtutor-{name}-") as tmp:
+        store = Store(f"sqlite:///{Path(tmp) / 'tutor.db'}")
         store.upgrade()
         service = TutorService.from_settings(dataclasses.replace(settings, data_dir=Path(tmp)), store=store,
                                              backend=backend, pool=pool)
         try:
             student = store.create_user("student", "student")
-            cls = store.create_class("headless")
+            cls = store.create_class(name)
             store.enroll(cls.id, student.id)
-            record = store.create_problem(problem, source="dataset", reference_answer=reference or None)
-            sid = None
-            for ev in service.start_session(student.id, problem_id=record.id, mode="tutor"):
-                sid = getattr(ev, "session_id", sid)
-                yield ev
-            for action in actions:
-                if action.kind == "stop":
-                    service.cancel(student.id, sid)
-                    yield Stopped(action.line)
-                    return
-                if action.kind == "hint":
-                    stream = service.next_hint(student.id, sid)
-                elif action.kind == "say":
-                    stream = service.ask(student.id, sid, action.text)
-                else:
-                    stream = service.submit(student.id, sid, action.text, action.kind)
-                yield from stream
+            yield service, store, student.id
         finally:
             service.close()
             store.close()
+
+
+def run_headless(settings: Any, problem: str, actions: list[Action], *, backend: Any, reference: str | None = None,
+                 pool: Any = None) -> Iterator[Event | Stopped]:
+    """Start a tutoring session on `problem` and play `actions`, yielding every event as it comes."""
+    problem = problem.strip()
+    if not problem:
+        raise BadInput("the problem is empty")
+    with throwaway_service(settings, backend=backend, pool=pool) as (service, store, student_id):
+        record = store.create_problem(problem, source="dataset", reference_answer=reference or None)
+        sid = None
+        for ev in service.start_session(student_id, problem_id=record.id, mode="tutor"):
+            sid = getattr(ev, "session_id", sid)
+            yield ev
+        for action in actions:
+            if action.kind == "stop":
+                service.cancel(student_id, sid)
+                yield Stopped(action.line)
+                return
+            if action.kind == "hint":
+                stream = service.next_hint(student_id, sid)
+            elif action.kind == "say":
+                stream = service.ask(student_id, sid, action.text)
+            else:
+                stream = service.submit(student_id, sid, action.text, action.kind)
+            yield from stream
 
 
 def describe(ev: Event | Stopped) -> str | None:
