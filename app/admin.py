@@ -7,7 +7,6 @@ operations exist on the command line (`mathtutor user ...`, `mathtutor class ...
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 from typing import Any, Callable
 
@@ -19,11 +18,10 @@ from app.admin_actions import ROLES as USER_ROLES, AdminActions
 from app.admin_doctor import doctor_markdown, run_doctor
 from app.admin_status import StatusBoard, status_markdown
 from app.context import AppContext
+from app.notices import notice_guard
 from app.render import escape
 from app.teacher import header_html
-from app.teacher_actions import notice_for
 from app.theme import CSS, THEME
-from tutor.errors import TutorError
 
 PATH = "/admin"
 ROLES = ("admin",)
@@ -110,14 +108,7 @@ def build(ctx: AppContext) -> gr.Blocks:
 
         lists = [users, pick_user, classes, class_teachers, pick_class, add_teachers, enroll_students, audit]
 
-        def guarded(fn: Callable[..., dict[Any, Any]]) -> Callable[..., dict[Any, Any]]:
-            @functools.wraps(fn)  # Gradio reads the signature to pass gr.Request / gr.SelectData
-            def run(*args: Any) -> dict[Any, Any]:
-                try:
-                    return fn(*args)
-                except TutorError as exc:
-                    return {notice: notice_for(exc)}
-            return run
+        guarded = notice_guard(notice)
 
         def refreshed(message: str = "") -> dict[Any, Any]:
             teachers = actions.user_choices("teacher") + actions.user_choices("admin")

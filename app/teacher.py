@@ -9,10 +9,9 @@ in the page are only hints from the browser). Each change is written to the audi
 
 from __future__ import annotations
 
-import functools
 import html
 import io
-from typing import Any, Callable
+from typing import Any
 
 import gradio as gr
 from fastapi import Depends, FastAPI
@@ -20,12 +19,13 @@ from fastapi.responses import Response
 
 from app import teacher_data as data
 from app.context import AppContext
+from app.notices import notice_guard
 from app.render import LATEX_DELIMITERS, escape, prose
-from app.teacher_actions import TeacherActions, notice_for
+from app.teacher_actions import TeacherActions
 from app.teacher_practice import PracticeTab, help_frame
 from app.teacher_review import render_transcript
 from app.theme import CSS, THEME
-from tutor.errors import NotFound, TutorError
+from tutor.errors import NotFound
 from tutor.school.classes import export_class
 
 PATH = "/teacher"
@@ -138,15 +138,7 @@ def build(ctx: AppContext) -> gr.Blocks:
         class_outputs = [notice, export, roster, chart, struggles, sessions_table, session_dd, flags_table, flag_dd,
                          assignments, allow_solve, allow_skip, transcript, facts, help_now, *practice_tab.outputs()]
 
-        def guarded(fn: Callable[..., dict[Any, Any]]) -> Callable[..., dict[Any, Any]]:
-            """Turn a refusal or a bad input into a notice; nothing else is sent to the browser."""
-            @functools.wraps(fn)  # Gradio reads the signature to pass gr.Request / gr.SelectData
-            def run(*args: Any) -> dict[Any, Any]:
-                try:
-                    return fn(*args)
-                except TutorError as exc:
-                    return {notice: notice_for(exc)}
-            return run
+        guarded = notice_guard(notice)
 
         def class_view(user: Any, class_id: Any, sort: str = "student", desc: bool = False,
                        resolved: bool = False) -> dict[Any, Any]:

@@ -11,10 +11,8 @@ from typing import Any
 import pandas as pd
 
 from app import teacher_data as data
-from app.messages import friendly
-from app.render import escape
 from app.teacher_datasets import list_datasets, load_problems, parse_rows, resolve_dataset
-from tutor.errors import BadInput, TutorError
+from tutor.errors import BadInput
 from tutor.school.access import audit
 from tutor.school.classes import set_class_settings
 from tutor.school.flags import resolve_flag
@@ -22,13 +20,6 @@ from tutor.tutoring.skills import normalize_skill
 
 MAX_NOTE_CHARS = 2000
 ASSIGNMENT_COLUMNS = ["assignment", "what", "problems", "assigned", "by"]
-
-
-def notice_for(exc: TutorError) -> str:
-    """A refusal or bad input as one line for the page: our own messages for what the user can fix."""
-    if exc.status < 500:
-        return f"Not done: {escape(exc.message)}"
-    return f"Not done: {escape(friendly(exc.code))}"
 
 
 def parse_skills(text: str) -> list[str]:

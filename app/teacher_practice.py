@@ -4,16 +4,14 @@ asks who is calling and the practice service checks that they teach the class.""
 
 from __future__ import annotations
 
-import functools
 from typing import Any, Callable
 
 import gradio as gr
 import pandas as pd
 
 from app.context import AppContext
-from app.teacher_actions import notice_for
+from app.notices import notice_guard
 from app.practice_panel import practice_of
-from tutor.errors import TutorError
 
 
 def help_frame(store: Any, class_id: int) -> pd.DataFrame:
@@ -86,14 +84,7 @@ class PracticeTab:
     def wire(self, class_id_of: Callable[[Any, Any], int]) -> None:
         practice, store, notice = practice_of(self.ctx), self.ctx.store, self.notice
 
-        def guarded(fn: Callable[..., dict[Any, Any]]) -> Callable[..., dict[Any, Any]]:
-            @functools.wraps(fn)
-            def run(*args: Any) -> dict[Any, Any]:
-                try:
-                    return fn(*args)
-                except TutorError as exc:
-                    return {notice: notice_for(exc)}
-            return run
+        guarded = notice_guard(notice)
 
         @guarded
         def on_practice_save(class_id: Any, order: str, auto: bool, request: gr.Request) -> dict[Any, Any]:
