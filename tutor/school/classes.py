@@ -56,29 +56,25 @@ def create_class(store: Store, actor: Actor, name: str, *, teacher_ids: Iterable
 
 def add_teachers(store: Store, actor: Actor, class_id: int, teacher_ids: Iterable[int]) -> ClassRecord:
     """Make teachers (or admins) teachers of an existing class."""
-    require_admin(actor)
-    cls = store.get_class(class_id)
-    teachers = _teachers(store, teacher_ids)
-    if not teachers:
-        raise BadInput("choose at least one teacher")
-    for t in teachers:
-        store.add_teacher(cls.id, t.id)
-    audit(store, actor, "class.teacher", target_type="class", target_id=cls.id, label=cls.name,
-          teachers=[t.name for t in teachers])
-    return cls
+    return _staff(store, actor, class_id, teacher_ids, adding=True)
 
 
 def remove_teachers(store: Store, actor: Actor, class_id: int, teacher_ids: Iterable[int]) -> ClassRecord:
     """They stop teaching the class at their next click (the class's sessions stay)."""
+    return _staff(store, actor, class_id, teacher_ids, adding=False)
+
+
+def _staff(store: Store, actor: Actor, class_id: int, teacher_ids: Iterable[int], *, adding: bool) -> ClassRecord:
     require_admin(actor)
     cls = store.get_class(class_id)
-    teachers = [store.get_user(tid) for tid in teacher_ids]
+    # Only teachers and admins are added; anyone is removed, whatever their role has become since.
+    teachers = _teachers(store, teacher_ids) if adding else [store.get_user(tid) for tid in teacher_ids]
     if not teachers:
         raise BadInput("choose at least one teacher")
     for t in teachers:
-        store.remove_teacher(cls.id, t.id)
-    audit(store, actor, "class.teacher.remove", target_type="class", target_id=cls.id, label=cls.name,
-          teachers=[t.name for t in teachers])
+        (store.add_teacher if adding else store.remove_teacher)(cls.id, t.id)
+    audit(store, actor, "class.teacher" if adding else "class.teacher.remove", target_type="class",
+          target_id=cls.id, label=cls.name, teachers=[t.name for t in teachers])
     return cls
 
 
