@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -32,15 +33,18 @@ def class_add(name: str, teachers: tuple[str, ...], allow_solve_mode: bool, allo
         click.echo(f"created class {name} (id {created.id}) taught by {', '.join(teachers)}")
 
 
+def _class_and_users(store: Any, class_name: str, names: tuple[str, ...]) -> tuple[int, list[int]]:
+    """The class's id and the users' ids; every name is looked up before anything changes."""
+    return class_named(store, class_name).id, [user_named(store, n).id for n in names]
+
+
 @class_group.command("enroll")
 @click.argument("class_name", metavar="CLASS")
 @click.argument("students", nargs=-1, required=True)
 def class_enroll(class_name: str, students: tuple[str, ...]) -> None:
     """Enroll students in a class (all are checked before any is enrolled)."""
     with open_cli_store() as store:
-        found = class_named(store, class_name)
-        ids = [user_named(store, s).id for s in students]
-        done = classes.enroll(store, CLI_ACTOR, found.id, ids)
+        done = classes.enroll(store, CLI_ACTOR, *_class_and_users(store, class_name, students))
         click.echo(f"enrolled {len(done.added)} in {class_name}"
                    + (f" ({', '.join(done.already)} already were)" if done.already else ""))
 
@@ -80,9 +84,7 @@ def class_set(class_name: str, allow_solve_mode: bool | None, allow_hint_skip: b
 def class_unenroll(class_name: str, students: tuple[str, ...]) -> None:
     """Take students out of a class (their sessions stay)."""
     with open_cli_store() as store:
-        found = class_named(store, class_name)
-        ids = [user_named(store, s).id for s in students]
-        removed = classes.unenroll(store, CLI_ACTOR, found.id, ids)
+        removed = classes.unenroll(store, CLI_ACTOR, *_class_and_users(store, class_name, students))
         click.echo(f"unenrolled {len(removed)} from {class_name}")
 
 
