@@ -147,3 +147,17 @@ def test_prefix_of_another_turn_is_reused_and_rounds_still_reuse_their_own(backe
     batcher.release("turn-a")
     batcher.release("turn-b")
     assert not batcher.parked
+
+
+def test_the_web_apps_model_slots_widen_to_the_batch_a_loaded_backend_takes(backend):
+    """The web app makes its model slots before the in-process model loads (lazily, at the first
+    question); once it has, as many calls run at once as the backend batches, not the fallback limit."""
+    from tutor.solver.backends.slots import ModelSlots, SlottedBackend
+    slots = ModelSlots(1)
+    assert backend.concurrency == 4
+    wrapped = SlottedBackend(backend, slots)
+    assert slots.limit == 4
+    held = [wrapped.complete(STORY, stop=STOP_STRINGS, max_tokens=3) for _ in range(4)]  # none waits
+    for stream in held:
+        "".join(stream)
+    assert slots.stats() == {"limit": 4, "busy": 0, "waiting": 0}

@@ -74,6 +74,13 @@ class ModelSlots:
                     finally:
                         self._cond.acquire()
 
+    def widen(self, limit: int) -> None:
+        """Let more calls in at once (a batched backend loaded after the slots were made)."""
+        with self._cond:
+            if limit > self.limit:
+                self.limit = limit
+                self._cond.notify_all()
+
     def release(self, held_s: float) -> None:
         with self._cond:
             self._busy -= 1
@@ -91,6 +98,7 @@ class SlottedBackend:
     def __init__(self, backend: Any, slots: ModelSlots):
         self.inner = backend
         self.slots = slots
+        slots.widen(concurrency_of(backend, slots.limit))   # a lazily loaded batched backend takes many
         self.name = getattr(backend, "name", "backend")
 
     def complete(self, prompt: str, *, stop: Sequence[str], max_tokens: int,

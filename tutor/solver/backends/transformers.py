@@ -78,6 +78,7 @@ class TransformersBackend:
                                slots=slots, max_len=self.context_tokens, eos_ids=self.eos_ids,
                                max_cached_turns=max_cached_turns, prefill_tokens=prefill_tokens)
         self.stats = self.batcher.stats
+        self.concurrency = slots    # model calls that decode together: the web app's model slots follow it
         self.decode_mode = "eager"
         if decode == "graphs" or (decode == "auto" and device == "cuda"):
             self._use_graphs(required=decode == "graphs")
