@@ -35,11 +35,12 @@ _STATUS_WORDS = {"verified": "I've worked it out and checked my answer.",
 
 
 def prepare(svc: "TutorService", live: LiveSession, reference: str | None,
-            opening: Callable[[], Event] | None = None) -> Iterator[Event]:
+            opening: Callable[[], Event] | None = None, warm: Callable[[], None] | None = None) -> Iterator[Event]:
     """Solve privately, record the key (and flags for the teacher), tag skills. A stop half-way keeps
     nothing: the key stays pending and is prepared when the student continues. `opening` (a new
     session's first message) is said as soon as the key's answer and steps are known, while its
-    confirmation still runs; after a key that needs no confirming, it follows the key's status."""
+    confirmation still runs; after a key that needs no confirming, it follows the key's status. `warm`
+    then writes ahead what the student will likely ask for first (the first hint), also meanwhile."""
     yield KeyStatus("preparing", message="Working out the problem…")
     # a teacher's worked solution is the key (its values recomputed); the model solves only without one
     key = reference_solution_key(svc.store, live.problem_id, live.question, svc.settings.grading.timeout_s) \
@@ -57,6 +58,8 @@ def prepare(svc: "TutorService", live: LiveSession, reference: str | None,
                         event = svc.emit(live, opening())
                     opened = True
                     yield event
+                    if warm is not None:
+                        warm()
             key = solving.result()
         finally:
             solving.close()

@@ -18,6 +18,7 @@ from tutor.checking.steps import split_lines
 from tutor.solver.prompt import STOP_STRINGS, build_prompt
 from tutor.settings import Settings
 from tutor.tutoring.actions import run_action
+from tutor.tutoring.ahead import HintsAhead
 from tutor.tutoring.handover import Handover
 from tutor.tutoring.hints import BOTTOM_OUT, generate_hint
 from tutor.tutoring.kernels import LazyRunner, SessionKernels
@@ -53,6 +54,7 @@ class TutorService:
         self.kernels = SessionKernels(settings, pool, busy=self._busy, restore=self.handover.restore)
         self.params = BKTParams.from_settings(settings.tutoring)
         self.model_slots: Any = None    # a ModelSlots the web app sets: model calls then hold a slot each
+        self.ahead = HintsAhead(self._write_hint)   # the first hint, written while the key is confirmed
 
     @classmethod
     def from_settings(cls, settings: Settings, *, store: Store | None = None, backend: Backend | None = None,
@@ -150,7 +152,8 @@ class TutorService:
             return
         # the opening comes as soon as the key's steps are known, before its confirmation ends
         yield from prepare(self, live, problem.reference_answer,
-                           opening=lambda: TutorMessage(opening_message(live), purpose="opening"))
+                           opening=lambda: TutorMessage(opening_message(live), purpose="opening"),
+                           warm=lambda: self.ahead.write_first(live))
 
     def backend_or_none(self) -> Backend | None:
         return self._backend
@@ -185,6 +188,7 @@ class TutorService:
         dropped = idle[: len(self._live) - MAX_LIVE // 2]   # dicts keep insertion order: oldest first
         for sid in dropped:
             del self._live[sid]
+            self.ahead.forget(sid)
         return dropped
 
     # --- streaming helpers ---------------------------------------------------------------------------
@@ -268,12 +272,7 @@ class TutorService:
             return
         step = key.step(live.step)
         level = BOTTOM_OUT if bottom_out else min(live.level + 1, BOTTOM_OUT)
-        tutoring = self.settings.tutoring
-        result = generate_hint(self.ask_model(live), live.question, key, step, level,
-                               previous=live.hints.get(step.index, []), student_work=live.work,
-                               attempts=live.attempts, solved=live.solved, runner=LazyRunner(self.kernels, live.id),
-                               regenerations=tutoring.hint_regenerations, max_tokens=tutoring.hint_max_tokens,
-                               timeout=tutoring.guard_timeout_s)
+        result = self.ahead.hint(live, key, step, level)
         event = HintGiven(step=step.index, level=level, text=result.text, steps=len(key.steps),
                           bottom_out=level >= BOTTOM_OUT, guard=result.guard)
         first = first_attempt(live, event)
@@ -287,6 +286,14 @@ class TutorService:
                                        f"fallback ({'; '.join(result.reasons) or 'no usable text'}).")
         yield event
         yield from mastery
+
+    def _write_hint(self, live: LiveSession, key: Any, step: Any, level: int) -> Any:
+        tutoring = self.settings.tutoring
+        return generate_hint(self.ask_model(live), live.question, key, step, level,
+                             previous=live.hints.get(step.index, []), student_work=live.work,
+                             attempts=live.attempts, solved=live.solved, runner=LazyRunner(self.kernels, live.id),
+                             regenerations=tutoring.hint_regenerations, max_tokens=tutoring.hint_max_tokens,
+                             timeout=tutoring.guard_timeout_s)
 
     def _observe(self, live: LiveSession, *, correct: bool, cause: str) -> list[MasteryUpdated]:
         out = []
