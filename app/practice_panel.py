@@ -73,7 +73,7 @@ class Panel:
             said = f"**Why this problem:** {choice.why}"
             async for update in run_action("start", fresh_view(), user.id, None,
                                            lambda: service.start_session(user.id, problem_id=choice.problem_id,
-                                                                         mode="tutor"), None):
+                                                                         mode="tutor"), None, request):
                 update[why] = said
                 yield update
 

@@ -3,8 +3,9 @@ the hint ladder, checked steps and answers, and earlier sessions to resume.
 
 Every handler asks `ctx.user_from_gradio(request)` who is calling (the browser's session id in a
 gr.State or a Radio value is only a hint: ownership is checked again before anything is read or
-written). Long actions go through `ctx.turns` (the one concurrency limit, rate limits, cancel on
-Stop); the text a student typed stays in its box until the service has accepted it.
+written). Long actions go through `ctx.turns` (rate limits, the place in line, cancel on Stop);
+Gradio's own queue never holds them back, since an event it held would be out of Stop's reach. The
+text a student typed stays in its box until the service has accepted it.
 """
 
 from __future__ import annotations
@@ -142,13 +143,17 @@ def build(ctx: AppContext) -> gr.Blocks:
             return out
 
         async def run_action(action: str, view: ChatView, user_id: int, session_id: int | None,
-                             start: Callable[[], Iterator[Any]], box: Any) -> AsyncIterator[dict[Any, Any]]:
-            """Stream one action into the view; clear `box` only once the service accepted the input."""
+                             start: Callable[[], Iterator[Any]], box: Any,
+                             request: gr.Request | None = None) -> AsyncIterator[dict[Any, Any]]:
+            """Stream one action into the view; clear `box` only once the service accepted the input.
+            `request` (the page) lets this page's Stop reach a new session before its id is shown."""
             last = 0.0
             accepted = False
+            # asked before anything is shown, so a Stop from the moment "Thinking…" appears reaches it
+            events = ctx.turns.run(action, user_id, session_id, start, origin=page_of(request))
             view.status = "Thinking…"
             yield {notice: "", **screen(view)}
-            async for event in ctx.turns.run(action, user_id, session_id, start):
+            async for event in events:
                 view.apply(event)
                 if event.kind == "error":
                     yield {notice: f"⚠ {friendly(event.code, event.message)}", **screen(view)}
@@ -190,7 +195,7 @@ def build(ctx: AppContext) -> gr.Blocks:
                     "start", fresh, user.id, None,
                     lambda: service.start_session(user.id, question=text or None, problem_id=pid,
                                                   mode=chosen_mode or "tutor"),
-                    question):
+                    question, request):
                 yield update
 
         async def on_send(text: str, view: ChatView | None, request: gr.Request) -> AsyncIterator[dict[Any, Any]]:
@@ -207,7 +212,7 @@ def build(ctx: AppContext) -> gr.Blocks:
                 fresh = ChatView()
                 async for update in run_action("start", fresh, user.id, None,
                                                lambda: service.start_session(user.id, question=text),
-                                               msg):
+                                               msg, request):
                     yield update
                 return
             if len(text) > settings.tutoring.max_message_chars:
@@ -280,10 +285,11 @@ def build(ctx: AppContext) -> gr.Blocks:
 
         def on_stop(view: ChatView | None, request: gr.Request) -> dict[Any, Any]:
             user = who(request)
-            stopping = False
-            if view is not None and view.session_id is not None:
-                ctx.own_session(user.id, view.session_id)
-                stopping = ctx.turns.stop(user.id, view.session_id)
+            sid = view.session_id if view is not None else None
+            if sid is not None:
+                ctx.own_session(user.id, sid)
+            # this page's new problem too: its session may not have said its id to the page yet
+            stopping = ctx.turns.stop(user.id, sid, origin=page_of(request))
             # "Stopped" itself comes in the chat with the action's end, so the page says it only when it did
             return {notice: f"■ {friendly('stopping')}" if stopping else f"ℹ {friendly('nothing_to_stop')}"}
 
@@ -303,8 +309,9 @@ def build(ctx: AppContext) -> gr.Blocks:
                  solve_note, practice.progress]
         demo.load(on_load, None, every + [header, mode, assigned, skip_btn], api_visibility="private",
                   concurrency_limit=None)
-        turn_kw = dict(concurrency_limit=settings.web.max_concurrent_turns, concurrency_id="turn",
-                       api_visibility="private")
+        # no Gradio limit: an action Gradio held in its queue would be out of Stop's reach; the model
+        # slots (web_max_concurrent_turns) and cell slots bound the work, and app.turns says the place in line
+        turn_kw = dict(concurrency_limit=None, api_visibility="private")
         start_btn.click(on_start, [question, assigned, mode, view_state], every + [question, question_preview],
                         **turn_kw)
         send_btn.click(on_send, [msg, view_state], every + [msg, msg_preview], **turn_kw)
@@ -328,6 +335,12 @@ def build(ctx: AppContext) -> gr.Blocks:
     # full server keeps the action and shows its place in line (app.turns)
     demo.queue(default_concurrency_limit=None, max_size=None, api_open=False)
     return demo
+
+
+def page_of(request: gr.Request | None) -> str | None:
+    """The page a request came from (one Gradio session per loaded page), or None when unknown."""
+    page = getattr(request, "session_hash", None) if request is not None else None
+    return f"page:{page}" if page else None
 
 
 def too_long(text: str, limit: int) -> str:
