@@ -78,6 +78,7 @@ def test_the_opening_comes_while_the_key_is_confirmed_and_nothing_is_graded_befo
     assert store.solution_key(session_id=sid) is None     # nothing kept until the key is confirmed
     live = service._live[sid]
     assert live.key.confirming and not live.key.gradable
+    assert service.open_session(ada.id, sid).key_status == "preparing"   # a second tab says so too
     assert check_answer(live, ANSWER, 10.0).verdict == "unchecked"   # the right answer, yet not marked
     # an answer sent meanwhile is not graded: the session is busy with its start
     meanwhile = collect(service.submit(ada.id, sid, ANSWER))

@@ -58,9 +58,11 @@ class AnswerKey:
 
     @property
     def status(self) -> str:
-        """Student-safe summary: verified | unverified | unavailable."""
+        """Student-safe summary: verified | unverified | unavailable, or preparing while it is confirmed."""
         if not self.answer:
             return "unavailable"
+        if self.confirming:
+            return "preparing"
         return "verified" if self.verified else "unverified"
 
     @property
