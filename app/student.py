@@ -312,23 +312,26 @@ def build(ctx: AppContext) -> gr.Blocks:
         # no Gradio limit: an action Gradio held in its queue would be out of Stop's reach; the model
         # slots (web_max_concurrent_turns) and cell slots bound the work, and app.turns says the place in line
         turn_kw = dict(concurrency_limit=None, api_visibility="private")
+        quiet = dict(concurrency_limit=None, api_visibility="private", show_progress="hidden",
+                     trigger_mode="always_last")
+        # a preview of the last keystroke still on its way when the text is sent is cancelled by the send,
+        # so it cannot land after the box was emptied and show text that is no longer there
+        attempt_preview = attempt.input(on_preview, [attempt], [preview], **quiet)
+        question_preview_evt = question.input(on_text_preview, [question], [question_preview], **quiet)
+        msg_preview_evt = msg.input(on_text_preview, [msg], [msg_preview], **quiet)
         start_btn.click(on_start, [question, assigned, mode, view_state], every + [question, question_preview],
-                        **turn_kw)
-        send_btn.click(on_send, [msg, view_state], every + [msg, msg_preview], **turn_kw)
-        msg.submit(on_send, [msg, view_state], every + [msg, msg_preview], **turn_kw)
+                        cancels=[question_preview_evt], **turn_kw)
+        send_btn.click(on_send, [msg, view_state], every + [msg, msg_preview], cancels=[msg_preview_evt], **turn_kw)
+        msg.submit(on_send, [msg, view_state], every + [msg, msg_preview], cancels=[msg_preview_evt], **turn_kw)
         hint_btn.click(on_hint, [view_state], every, **turn_kw)
         skip_btn.click(on_skip, [view_state], every, **turn_kw)
-        check_btn.click(on_check, [attempt, kind, view_state], every + [attempt, preview], **turn_kw)
+        check_btn.click(on_check, [attempt, kind, view_state], every + [attempt, preview], cancels=[attempt_preview],
+                        **turn_kw)
         # Stop asks the service to cancel; the running action then ends normally with its "cancelled" Done,
         # so the page keeps everything shown so far (Gradio's own `cancels=` would blank the outputs).
         stop_btn.click(on_stop, [view_state], [notice], concurrency_limit=None, api_visibility="private")
         history.input(on_open, [history], every + [mode], concurrency_limit=None, api_visibility="private")
-        quiet = dict(concurrency_limit=None, api_visibility="private", show_progress="hidden",
-                     trigger_mode="always_last")
         history_q.input(on_search, [history_q], [history, history_note, practice.progress], **quiet)
-        attempt.input(on_preview, [attempt], [preview], **quiet)
-        question.input(on_text_preview, [question], [question_preview], **quiet)
-        msg.input(on_text_preview, [msg], [msg_preview], **quiet)
         new_btn.click(on_new, None, every + [question, question_preview], concurrency_limit=None, api_visibility="private")
         practice.wire(who, run_action, ChatView, notice, every, **turn_kw)
     # Gradio's own queue neither limits nor drops actions: the model and cell slots bound the work, and a

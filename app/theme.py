@@ -15,6 +15,7 @@ THEME = gr.themes.Soft(font=_SANS, font_mono=_MONO).set(
     input_placeholder_color="*neutral_500",
     button_primary_background_fill="*primary_700", button_primary_background_fill_hover="*primary_800",
     checkbox_label_background_fill_selected="*primary_700", checkbox_background_color_selected="*primary_700",
+    checkbox_label_text_color_selected="white",
     link_text_color="*primary_700", link_text_color_visited="*primary_800",
 )
 
@@ -37,6 +38,9 @@ button[role=tab].selected { color: #3730a3 !important; }
 /* Gradio's chat "clear" (trash) button empties the chat on screen only, until the next action
    redraws it: the conversation is the record, so it is not offered. */
 #mt-chat button[aria-label="Clear"], #tt-transcript button[aria-label="Clear"] { display: none !important; }
+/* a radio whose value the page sets (the mode, when a session is reopened) shows its new colours at once:
+   Gradio fades them in, and halfway through the fade the label's text fails AA contrast */
+#mt-mode label, #mt-mode label * { transition: none !important; }
 #mt-verdict { border-left: 4px solid #3730a3; padding: .2em .8em; background: #fff; }
 /* an empty preview or verdict takes no room */
 #mt-verdict:has(span.md:empty), #mt-preview:has(span.md:empty), #mt-qpreview:has(span.md:empty),
