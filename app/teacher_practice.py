@@ -60,7 +60,8 @@ class PracticeTab:
                                              elem_id="tt-practice-model")
             self.generate = gr.Button("Generate variants", elem_id="tt-practice-generate")
             self.pending = gr.Dataframe(label="Preview: confirmed variants waiting for approval", interactive=False,
-                                        wrap=True, elem_id="tt-practice-pending")
+                                        wrap=True, elem_id="tt-practice-pending",
+                                        elem_classes=["mt-wrap-table"])
             with gr.Row():
                 self.approve_ids = gr.Dropdown(label="Approve", choices=[], multiselect=True,
                                                elem_id="tt-practice-approve-ids")

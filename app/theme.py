@@ -48,8 +48,9 @@ button[role=tab].selected { color: #3730a3 !important; }
 #mt-preview, #mt-qpreview { min-height: 1.6em; color: #111827; }
 .mt-muted p, .mt-muted { color: #4b5563; font-size: .92em; }
 /* Tables that fit: one line per cell, cut with an ellipsis; the full text is in the row's title and
-   in the panel a click opens. Headers never break inside a word. */
-.mt-table th, .mt-table th * { word-break: keep-all !important; overflow-wrap: normal !important;
+   in the panel a click opens. Headers never break inside a word, also in a table that wraps its cells
+   because they must be read whole (the practice preview a teacher approves). */
+.mt-table th, .mt-table th *, .mt-wrap-table th, .mt-wrap-table th * { word-break: keep-all !important; overflow-wrap: normal !important;
   hyphens: none; white-space: nowrap; }
 .mt-table td .cell-wrap, .mt-table td span { max-width: 28ch; overflow: hidden; text-overflow: ellipsis;
   white-space: nowrap; display: inline-block; vertical-align: bottom; }
